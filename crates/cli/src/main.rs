@@ -1,0 +1,5 @@
+//! The `baton` command.
+
+fn main() {
+    println!("baton");
+}
