@@ -1,5 +1,55 @@
-//! The `baton` command.
+//! The `baton` command: thin glue over the library crates.
 
-fn main() {
-    println!("baton");
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod conformance;
+mod run_local;
+mod validate;
+
+/// Baton runs AWS Step Functions state machines on your own machines.
+#[derive(Parser)]
+#[command(name = "baton", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validates state machine definitions and prints every problem found.
+    Validate(validate::Args),
+    /// Runs a definition in process and prints its output (and history).
+    RunLocal(run_local::Args),
+    /// Replays a conformance suite (LocalStack's AWS-recorded snapshots, the
+    /// asl-validator definitions, ...) and prints pass/fail counts.
+    Conformance(conformance::Args),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::RunLocal(args) => run_local::run(args),
+        Command::Conformance(args) => conformance::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a file, naming it in the error.
+pub(crate) fn read_file(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
 }
