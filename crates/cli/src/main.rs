@@ -49,6 +49,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a line to stdout; a closed pipe (`baton … | head`) ends the
+/// program quietly, as ripgrep does.
+pub(crate) fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
 /// Reads a file, naming it in the error.
 pub(crate) fn read_file(path: &PathBuf) -> anyhow::Result<String> {
     std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))

@@ -1,1 +1,4 @@
 //! Conformance runners.
+
+pub mod asl_validator;
+pub mod localstack;

@@ -1,44 +1,19 @@
 //! Runs one execution to its end in process, with virtual time: timers fire
 //! in due order without sleeping, tasks are answered by a [`TaskHandler`].
 //! Used by `baton run-local`, the conformance runner, benchmarks and tests.
-//!
-//! PLACEHOLDER INTERFACE: the implementation lands with the interpreter.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde_json::Value;
 
 use baton_asl::{Definition, Env};
 
+pub use crate::command::{Status, TaskRequest};
+pub use crate::context::StartContext;
+use crate::command::{Command, Input, TimerId};
+use crate::context::PlainTokens;
+use crate::exec::{Execution, to_text};
 use crate::HistoryEvent;
-
-/// Names and ids of a new execution (what the Context Object and
-/// ExecutionStarted show).
-#[derive(Debug, Clone)]
-pub struct StartContext {
-    pub execution_arn: String,
-    pub execution_name: String,
-    pub state_machine_arn: String,
-    pub state_machine_name: String,
-    pub role_arn: String,
-    /// The execution's input (already parsed).
-    pub input: Value,
-    /// Region the execution runs in (recorded in TaskScheduled).
-    pub region: String,
-}
-
-/// A task the execution wants run.
-#[derive(Debug, Clone)]
-pub struct TaskRequest {
-    /// The Task state's name.
-    pub state_name: String,
-    /// `Resource` as written.
-    pub resource: String,
-    /// The effective parameters (after InputPath and Parameters).
-    pub parameters: Value,
-    /// The task token, for `.waitForTaskToken` tasks and activities.
-    pub token: Option<String>,
-    /// 0 for the first attempt, then one more per retry.
-    pub attempt: u32,
-}
 
 /// How a task ends.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,32 +31,17 @@ pub enum TaskAnswer {
 pub trait TaskHandler {
     /// Answers one task request.
     fn invoke(&mut self, request: &TaskRequest) -> TaskAnswer;
-}
 
-/// How an execution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Succeeded,
-    Failed,
-    TimedOut,
-    Aborted,
-}
-
-impl Status {
-    /// AWS's `ExecutionStatus` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::TimedOut => "TIMED_OUT",
-            Status::Aborted => "ABORTED",
-        }
+    /// The worker that picks up an activity task (ActivityStarted).
+    fn worker_name(&mut self, _request: &TaskRequest) -> Option<String> {
+        None
     }
 }
 
 /// The end of an execution run by [`run`].
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// `Running` when the execution waits for something that never comes.
     pub status: Status,
     /// The output, on success.
     pub output: Option<Value>,
@@ -91,6 +51,8 @@ pub struct Outcome {
     pub events: Vec<HistoryEvent>,
     /// States entered (the transitions a benchmark counts).
     pub states_entered: u64,
+    /// Virtual time the execution took, in milliseconds.
+    pub elapsed_millis: i64,
 }
 
 /// Options for [`run`].
@@ -106,20 +68,117 @@ impl Default for RunOptions {
     }
 }
 
+/// An [`Env`] whose clock the driver moves.
+struct Clocked<'a> {
+    inner: &'a mut dyn Env,
+    now: i64,
+}
+
+impl Env for Clocked<'_> {
+    fn now_millis(&self) -> i64 {
+        self.now
+    }
+    fn uuid_v4(&mut self) -> String {
+        self.inner.uuid_v4()
+    }
+    fn random_f64(&mut self) -> f64 {
+        self.inner.random_f64()
+    }
+}
+
 /// Runs `definition` from start to end.
 pub fn run(
-    _definition: &Definition,
-    _start: StartContext,
-    _tasks: &mut dyn TaskHandler,
-    _env: &mut dyn Env,
-    _options: &RunOptions,
+    definition: &Definition,
+    mut start: StartContext,
+    tasks: &mut dyn TaskHandler,
+    env: &mut dyn Env,
+    options: &RunOptions,
 ) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        output: None,
-        error: Some("States.Runtime".into()),
-        cause: Some("the interpreter is not built yet".into()),
-        events: Vec::new(),
-        states_entered: 0,
+    start.keep_history = options.keep_history;
+    start.history_cap = options.keep_history;
+    let started_at = env.now_millis();
+    let mut clock = Clocked { now: started_at, inner: env };
+    let mut exec = Execution::new(start, clock.now);
+    let mut tokens = PlainTokens;
+    let mut queue: VecDeque<Input> = VecDeque::from([Input::Start]);
+    let mut timers: BTreeSet<(i64, TimerId)> = BTreeSet::new();
+    let mut due_of: BTreeMap<TimerId, i64> = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut states_entered = 0;
+    loop {
+        let input = match queue.pop_front() {
+            Some(i) => i,
+            None => match timers.pop_first() {
+                Some((due, timer)) => {
+                    due_of.remove(&timer);
+                    clock.now = clock.now.max(due);
+                    Input::TimerFired { timer }
+                }
+                None => break,
+            },
+        };
+        let t = exec.step(definition, input, &mut clock, &mut tokens);
+        events.extend(t.events);
+        states_entered += t.states_entered;
+        if t.completion.is_some() {
+            break;
+        }
+        for cmd in t.commands {
+            match cmd {
+                Command::InvokeTask(req) => {
+                    if req.resource.contains(":activity:") {
+                        let worker_name = tasks.worker_name(&req);
+                        queue.push_back(Input::TaskStarted { task: req.task, worker_name });
+                    }
+                    let task = req.task;
+                    let (submitted, result) = match tasks.invoke(&req) {
+                        TaskAnswer::Succeed { output, submitted } => {
+                            (submitted, Some(Input::TaskSucceeded { task, output: to_text(&output) }))
+                        }
+                        TaskAnswer::Fail { error, cause, submitted } => {
+                            (submitted, Some(Input::TaskFailed { task, error, cause }))
+                        }
+                        TaskAnswer::Never { submitted } => (submitted, None),
+                    };
+                    if crate::resource::needs_submit(&req.resource) {
+                        let output = submitted.unwrap_or_else(|| Value::Object(Default::default()));
+                        queue.push_back(Input::TaskSubmitted { task, output });
+                    }
+                    queue.extend(result);
+                }
+                Command::ArmTimer { timer, due } => {
+                    timers.insert((due, timer));
+                    due_of.insert(timer, due);
+                }
+                Command::CancelTimer { timer } => {
+                    if let Some(due) = due_of.remove(&timer) {
+                        timers.remove(&(due, timer));
+                    }
+                }
+                Command::CancelTask { .. } => {}
+                Command::Continue => queue.push_back(Input::Continue),
+            }
+        }
+    }
+    let elapsed_millis = clock.now - started_at;
+    match exec.completion() {
+        Some(c) => Outcome {
+            status: c.status,
+            output: c.output.as_deref().and_then(|o| serde_json::from_str(o).ok()),
+            error: c.error.clone(),
+            cause: c.cause.clone(),
+            events,
+            states_entered,
+            elapsed_millis,
+        },
+        None => Outcome {
+            status: Status::Running,
+            output: None,
+            error: None,
+            cause: None,
+            events,
+            states_entered,
+            elapsed_millis,
+        },
     }
 }

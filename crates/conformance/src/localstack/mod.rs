@@ -1,0 +1,806 @@
+//! Replays LocalStack's AWS-recorded Step Functions snapshot suite.
+//!
+//! For every test in the suite's `INDEX.json` and every snapshot entry, the
+//! runner decides whether the entry can run here (or why not), runs each
+//! recorded execution through [`baton_interp::driver::run`] with the recorded
+//! input and recorded task outcomes, normalises our GetExecutionHistory
+//! exactly as LocalStack's snapshot pipeline does ([`normalise`]) and compares
+//! the whole history with the recording.
+
+pub mod classify;
+pub mod jsonpath;
+pub mod normalise;
+pub mod pyjson;
+pub mod table;
+pub mod tasks;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use serde_json::{Map, Value};
+
+use baton_asl::env::FixedEnv;
+use baton_interp::driver::{self, RunOptions, StartContext, Status};
+
+use normalise::Setup;
+use table::Table;
+
+/// The known-failures list embedded in the binary (`conformance/known-failures.txt`).
+pub const KNOWN_FAILURES: &str = include_str!("../../../../conformance/known-failures.txt");
+
+const PREFIX: &str = "tests/aws/services/stepfunctions/";
+const ACCOUNT: &str = "111111111111";
+const REGION: &str = "us-east-1";
+const ROLE_ARN: &str = "arn:aws:iam::111111111111:role/BatonConformanceRole";
+const MACHINE_NAME: &str = "BatonConformanceMachine";
+/// Virtual start time of every execution (2024-01-01T00:00:00Z).
+const START_MS: i64 = 1_704_067_200_000;
+
+/// Runner options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only entries whose node id contains this.
+    pub filter: Option<String>,
+    /// The substitutions table; the embedded one when `None`.
+    pub table: Option<Table>,
+}
+
+/// How one unit ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// With a short description of the first difference.
+    Fail(String),
+    /// With the reason.
+    Skip(String),
+}
+
+/// The result of one snapshot entry.
+#[derive(Debug, Clone)]
+pub struct EntryResult {
+    pub node_id: String,
+    /// `v2/<folder>` (or the file stem for files directly in `v2/`).
+    pub folder: String,
+    pub verdict: Verdict,
+    /// Choice-operator cases passed/failed in this entry.
+    pub cases: (usize, usize),
+    /// Intrinsic-function executions passed/failed in this entry.
+    pub intrinsic_executions: (usize, usize),
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub entries: Vec<EntryResult>,
+}
+
+/// The known-failures list: `node-id  # reason` per line.
+#[derive(Debug, Clone, Default)]
+pub struct KnownFailures {
+    pub ids: BTreeMap<String, String>,
+}
+
+impl KnownFailures {
+    pub fn parse(text: &str) -> KnownFailures {
+        let mut ids = BTreeMap::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (id, reason) = match line.find(" #") {
+                Some(p) => (line[..p].trim(), line[p + 2..].trim()),
+                None => (line, ""),
+            };
+            ids.insert(id.to_string(), reason.to_string());
+        }
+        KnownFailures { ids }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids.contains_key(id)
+    }
+}
+
+impl Report {
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for e in &self.entries {
+            match e.verdict {
+                Verdict::Pass => c.0 += 1,
+                Verdict::Fail(_) => c.1 += 1,
+                Verdict::Skip(_) => c.2 += 1,
+            }
+        }
+        c
+    }
+
+    /// Failures not in `known`.
+    pub fn unexpected_failures<'a>(&'a self, known: &KnownFailures) -> Vec<&'a EntryResult> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.verdict, Verdict::Fail(_)) && !known.contains(&e.node_id))
+            .collect()
+    }
+
+    /// Skip reasons with counts, most frequent first.
+    pub fn skip_reasons(&self) -> Vec<(String, usize)> {
+        let mut m: HashMap<&str, usize> = HashMap::new();
+        for e in &self.entries {
+            if let Verdict::Skip(r) = &e.verdict {
+                *m.entry(r.as_str()).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(String, usize)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// The printed report; the last line is exactly `N passed, M failed, K skipped`.
+    pub fn render(&self, verbose: bool, known: &KnownFailures) -> String {
+        let mut out = String::new();
+        let mut folders: BTreeMap<&str, Vec<&EntryResult>> = BTreeMap::new();
+        for e in &self.entries {
+            folders.entry(e.folder.as_str()).or_default().push(e);
+        }
+        for (folder, entries) in &folders {
+            let (mut p, mut f, mut s) = (0, 0, 0);
+            let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+            for e in entries {
+                match &e.verdict {
+                    Verdict::Pass => p += 1,
+                    Verdict::Fail(_) => f += 1,
+                    Verdict::Skip(r) => {
+                        s += 1;
+                        *reasons.entry(r.as_str()).or_default() += 1;
+                    }
+                }
+            }
+            let _ = write!(out, "{folder}: {p} passed, {f} failed, {s} skipped");
+            if !reasons.is_empty() {
+                let mut rs: Vec<(&str, usize)> = reasons.into_iter().collect();
+                rs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                let parts: Vec<String> = rs.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+                let _ = write!(out, " ({})", parts.join(", "));
+            }
+            out.push('\n');
+            if verbose {
+                for e in entries {
+                    if let Verdict::Fail(diff) = &e.verdict {
+                        let tag = if known.contains(&e.node_id) { " [known]" } else { "" };
+                        let _ = writeln!(out, "  FAIL{tag} {}\n    {}", e.node_id, diff.replace('\n', "\n    "));
+                    }
+                }
+            }
+        }
+        let (cp, cf) = self.entries.iter().fold((0, 0), |a, e| (a.0 + e.cases.0, a.1 + e.cases.1));
+        let (ip, ifl) =
+            self.entries.iter().fold((0, 0), |a, e| (a.0 + e.intrinsic_executions.0, a.1 + e.intrinsic_executions.1));
+        let _ = writeln!(out, "choice cases: {cp} passed, {cf} failed");
+        let _ = writeln!(out, "intrinsic executions: {ip} passed, {ifl} failed");
+        let unexpected = self.unexpected_failures(known);
+        let listed_failing = self.entries.iter().filter(|e| matches!(e.verdict, Verdict::Fail(_))).count() - unexpected.len();
+        let _ = writeln!(out, "known failures: {listed_failing} listed failing, {} unlisted failing", unexpected.len());
+        if !verbose {
+            for e in unexpected.iter().take(20) {
+                let _ = writeln!(out, "  unlisted failure: {}", e.node_id);
+            }
+        }
+        let (p, f, s) = self.counts();
+        let _ = write!(out, "{p} passed, {f} failed, {s} skipped");
+        out
+    }
+}
+
+/// Test function metadata from INDEX.json.
+#[derive(Debug, serde::Deserialize)]
+struct IndexTest {
+    #[serde(default)]
+    class_markers: Vec<String>,
+    #[serde(default)]
+    markers: Vec<String>,
+    #[serde(default)]
+    skip_snapshot_verify_paths: Vec<String>,
+    #[serde(default)]
+    snapshot_file: Option<String>,
+    #[serde(default)]
+    snapshot_keys: indexmap::IndexMap<String, Value>,
+    #[serde(default)]
+    templates: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Index {
+    tests: indexmap::IndexMap<String, IndexTest>,
+}
+
+/// Runs the suite at `root` (a folder laid out like
+/// `shared/suites/localstack-stepfunctions`).
+pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
+    let index_path = root.join("INDEX.json");
+    let text = std::fs::read_to_string(&index_path).with_context(|| format!("cannot read {}", index_path.display()))?;
+    let index: Index = serde_json::from_str(&text).with_context(|| format!("{} is not a suite index", index_path.display()))?;
+    let table = match &options.table {
+        Some(t) => t.clone(),
+        None => Table::parse(table::EMBEDDED).context("embedded substitutions table")?,
+    };
+    let mut snapshots: HashMap<String, Option<Map<String, Value>>> = HashMap::new();
+    let mut report = Report::default();
+    for (test_id, test) in &index.tests {
+        let validated = test.markers.iter().chain(&test.class_markers).any(|m| m == "markers.aws.validated");
+        let snapshot = match &test.snapshot_file {
+            Some(f) => snapshots
+                .entry(f.clone())
+                .or_insert_with(|| {
+                    let path = root.join(f.strip_prefix(PREFIX).unwrap_or(f));
+                    std::fs::read_to_string(path)
+                        .ok()
+                        .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
+                })
+                .as_ref(),
+            None => None,
+        };
+        for node_id in test.snapshot_keys.keys() {
+            if let Some(filter) = &options.filter
+                && !node_id.contains(filter.as_str())
+            {
+                continue;
+            }
+            let folder = folder_of(node_id);
+            let mut result = EntryResult {
+                node_id: node_id.clone(),
+                folder,
+                verdict: Verdict::Pass,
+                cases: (0, 0),
+                intrinsic_executions: (0, 0),
+            };
+            let entry = snapshot.and_then(|s| s.get(node_id)).and_then(|e| e.get("recorded-content"));
+            result.verdict = if !validated {
+                Verdict::Skip("not aws.validated".into())
+            } else if let Some(Value::Object(recorded)) = entry {
+                run_entry(root, test_id, test, node_id, recorded, &table, &mut result)
+            } else {
+                Verdict::Skip("snapshot entry not in suite".into())
+            };
+            report.entries.push(result);
+        }
+    }
+    Ok(report)
+}
+
+/// `v2/<folder>` of a node id (the file stem for files directly in `v2/`).
+fn folder_of(node_id: &str) -> String {
+    let path = node_id.split("::").next().unwrap_or(node_id);
+    let rel = path.strip_prefix(PREFIX).unwrap_or(path);
+    let rel = rel.strip_prefix("v2/").unwrap_or(rel);
+    match rel.split_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => rel.strip_suffix(".py").unwrap_or(rel).to_string(),
+    }
+}
+
+fn is_history_key(k: &str) -> bool {
+    k == "get_execution_history"
+        || k == "exec_hist_resp"
+        || k.strip_prefix("exec_hist_resp_").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn history_index(k: &str) -> usize {
+    k.strip_prefix("exec_hist_resp_").and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn run_entry(
+    root: &Path,
+    test_id: &str,
+    test: &IndexTest,
+    node_id: &str,
+    recorded: &Map<String, Value>,
+    table: &Table,
+    result: &mut EntryResult,
+) -> Verdict {
+    if node_id.contains("/v2/test_state/") || recorded.contains_key("test_case_response") {
+        return Verdict::Skip("TestState API".into());
+    }
+    let subst = table.lookup(node_id);
+    if recorded.contains_key("cases") {
+        return run_choice_cases(root, node_id, recorded, subst, result);
+    }
+    let mut keys: Vec<&String> =
+        recorded.iter().filter(|(k, v)| is_history_key(k) && v.get("events").is_some_and(Value::is_array)).map(|(k, _)| k).collect();
+    if keys.is_empty() {
+        return Verdict::Skip("API-shape entry".into());
+    }
+    keys.sort_by_key(|k| history_index(k));
+
+    // Template.
+    let first_state = keys.first().and_then(|k| recorded.get(*k)).and_then(first_state_name);
+    let template_path = match resolve_template(root, test_id, test, node_id, subst, first_state.as_deref()) {
+        Ok(p) => p,
+        Err(reason) => return Verdict::Skip(reason),
+    };
+    let Ok(mut text) = std::fs::read_to_string(&template_path) else {
+        return Verdict::Skip("template not found".into());
+    };
+    if let Some(s) = subst {
+        for (from, to) in &s.replace {
+            text = text.replace(from.as_str(), to);
+        }
+    }
+    if let Some(p) = classify::find_placeholder(&text) {
+        return Verdict::Skip(format!("needs substitution {p}"));
+    }
+    let Ok(def_value) = serde_json::from_str::<Value>(&text) else {
+        return Verdict::Skip("template not strict JSON".into());
+    };
+    let features = classify::features(&def_value);
+    if features.jsonata {
+        return Verdict::Skip("JSONata".into());
+    }
+    if features.distributed_map {
+        return Verdict::Skip("Distributed Map".into());
+    }
+    if features.activity {
+        return Verdict::Skip("needs activities".into());
+    }
+
+    // Inputs and task outcomes.
+    let mut plans = Vec::new();
+    for key in &keys {
+        let events: &[Value] = recorded.get(*key).and_then(|h| h.get("events")).and_then(Value::as_array).map_or(&[], Vec::as_slice);
+        let input = match subst.and_then(|s| s.inputs.get(key.as_str())) {
+            Some(v) => v.clone(),
+            None => match recorded_input(events) {
+                Some(v) => v,
+                None => return Verdict::Skip("no ExecutionStarted input".into()),
+            },
+        };
+        let answers = match tasks::derive(events) {
+            Ok(a) => a,
+            Err(service) if service == "activity" => return Verdict::Skip("needs activities".into()),
+            Err(service) => return Verdict::Skip(format!("needs {service} integration")),
+        };
+        plans.push((key.to_string(), input, answers));
+    }
+
+    let (definition, diags) = baton_asl::load::load_str(&text);
+    let Some(definition) = definition else {
+        let msg = baton_asl::diag::invalid_definition_message(&diags);
+        result.intrinsic_executions = intrinsic_counts(node_id, 0, plans.len());
+        return Verdict::Fail(format!("definition rejected (AWS accepted it): {msg}"));
+    };
+
+    let parallel = keys.iter().any(|k| recorded.get(*k).is_some_and(has_parallel_ids));
+    let role_replacement = keys
+        .first()
+        .and_then(|k| recorded.get(*k))
+        .and_then(|h| h.pointer("/events/0/executionStartedEventDetails/roleArn"))
+        .and_then(Value::as_str)
+        .filter(|r| !r.starts_with("arn:"))
+        .unwrap_or("snf_role_arn")
+        .to_string();
+    let mut observed = Map::new();
+    let mut exec_names = Vec::new();
+    for (i, (key, input, answers)) in plans.into_iter().enumerate() {
+        let exec_name = format!("{:08x}-0000-4000-8000-{:012x}", 0xba70_0000u32 + i as u32, i);
+        let start = StartContext {
+            execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}:{exec_name}"),
+            execution_name: exec_name.clone(),
+            state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}"),
+            state_machine_name: MACHINE_NAME.into(),
+            role_arn: ROLE_ARN.into(),
+            input,
+            input_text: None,
+            region: REGION.into(),
+            keep_history: true,
+            history_cap: true,
+            redrive_count: 0,
+        };
+        let mut handler = tasks::RecordedTasks::new(answers);
+        handler.param_normalisers = vec![
+            (ROLE_ARN.into(), role_replacement.clone()),
+            (MACHINE_NAME.into(), "<ArnPart_0idx>".into()),
+            (exec_name.clone(), format!("<ExecArnPart_{i}idx>")),
+            (REGION.into(), "<region>".into()),
+            ("arn:aws:".into(), "arn:<partition>:".into()),
+        ];
+        let mut env = FixedEnv::new(START_MS, 0x5eed_0000 + i as u64);
+        let outcome = driver::run(&definition, start, &mut handler, &mut env, &RunOptions::default());
+        observed.insert(key, history_response(&outcome.events));
+        exec_names.push(exec_name);
+    }
+    let setup = Setup {
+        role_arn: ROLE_ARN.into(),
+        role_replacement,
+        state_machine_name: Some(MACHINE_NAME.into()),
+        execution_names: exec_names,
+        account: ACCOUNT.into(),
+        region: REGION.into(),
+        partition: "aws".into(),
+        parallel,
+        map_runs: true,
+        extras: subst.map(|s| s.transformers.iter().map(|t| t.to_extra()).collect()).unwrap_or_default(),
+        skip_paths: test.skip_snapshot_verify_paths.clone(),
+    };
+    let ours = match normalise::normalise(&observed, &setup) {
+        Ok(o) => o,
+        Err(e) => {
+            result.intrinsic_executions = intrinsic_counts(node_id, 0, observed.len());
+            return Verdict::Fail(e);
+        }
+    };
+    let mut expected = Map::new();
+    for k in &keys {
+        if let Some(v) = recorded.get(*k) {
+            expected.insert(k.to_string(), v.clone());
+        }
+    }
+    normalise::delete_skip_paths(&mut expected, &test.skip_snapshot_verify_paths);
+    let mut first_diff = None;
+    let mut passed = 0;
+    for k in &keys {
+        let (Some(a), Some(b)) = (expected.get(*k), ours.get(*k)) else { continue };
+        match history_diff(a, b) {
+            None => passed += 1,
+            Some(d) => {
+                if first_diff.is_none() {
+                    first_diff = Some(format!("{k}: {d}"));
+                }
+            }
+        }
+    }
+    result.intrinsic_executions = intrinsic_counts(node_id, passed, keys.len() - passed);
+    match first_diff {
+        None => Verdict::Pass,
+        Some(d) => Verdict::Fail(d),
+    }
+}
+
+fn intrinsic_counts(node_id: &str, passed: usize, failed: usize) -> (usize, usize) {
+    if folder_of(node_id) == "intrinsic_functions" { (passed, failed) } else { (0, 0) }
+}
+
+/// GetExecutionHistory's response body for our events.
+fn history_response(events: &[baton_interp::HistoryEvent]) -> Value {
+    let mut events_json = Vec::with_capacity(events.len());
+    for e in events {
+        let mut v = e.to_aws_json(true);
+        // Keep milliseconds exactly (the normaliser turns them into datetimes).
+        if let Some(ts) = v.get_mut("timestamp") {
+            *ts = Value::from(e.timestamp);
+        }
+        events_json.push(v);
+    }
+    let mut m = Map::new();
+    m.insert("events".into(), Value::Array(events_json));
+    m.insert(
+        "ResponseMetadata".into(),
+        serde_json::json!({"HTTPHeaders": {}, "HTTPStatusCode": 200}),
+    );
+    Value::Object(m)
+}
+
+fn has_parallel_ids(history: &Value) -> bool {
+    history
+        .get("events")
+        .and_then(Value::as_array)
+        .is_some_and(|evs| evs.iter().any(|e| e.get("id").is_some_and(Value::is_array)))
+}
+
+fn first_state_name(history: &Value) -> Option<String> {
+    history.get("events")?.as_array()?.iter().find_map(|e| {
+        e.pointer("/stateEnteredEventDetails/name").and_then(Value::as_str).map(str::to_string)
+    })
+}
+
+/// The execution input recorded in ExecutionStarted (objects were parsed by
+/// the snapshot pipeline; other inputs are still JSON text).
+fn recorded_input(events: &[Value]) -> Option<Value> {
+    let started = events.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("ExecutionStarted"))?;
+    match started.pointer("/executionStartedEventDetails/input")? {
+        Value::String(s) => serde_json::from_str(s).ok(),
+        other => Some(other.clone()),
+    }
+}
+
+/// Picks the template of an entry: the table's, the one named by the param
+/// id (LocalStack names template constants after the file), the only one, or
+/// the one whose `StartAt` is the first state the recording entered.
+fn resolve_template(
+    root: &Path,
+    test_id: &str,
+    test: &IndexTest,
+    node_id: &str,
+    subst: Option<&table::Entry>,
+    first_state: Option<&str>,
+) -> Result<PathBuf, String> {
+    let to_path = |repo_path: &str| -> PathBuf {
+        let rel = repo_path.strip_prefix(PREFIX).unwrap_or(repo_path);
+        let rel = rel.strip_suffix(".json5").map(|r| format!("{r}.json")).unwrap_or_else(|| rel.to_string());
+        root.join("json").join(rel)
+    };
+    if let Some(t) = subst.and_then(|s| s.template.as_deref()) {
+        return Ok(to_path(t));
+    }
+    let candidates: Vec<(String, PathBuf)> = test
+        .templates
+        .iter()
+        .filter(|t| t.ends_with(".json5"))
+        .map(|t| (t.rsplit('/').next().unwrap_or(t).trim_end_matches(".json5").to_lowercase(), to_path(t)))
+        .filter(|(_, p)| p.is_file())
+        .collect();
+    if candidates.is_empty() {
+        return Err("template not found".into());
+    }
+    if let Some(param) = table::param_of(node_id) {
+        let name = param.rsplit('.').next().unwrap_or(param).to_lowercase();
+        if let Some((_, p)) = candidates.iter().find(|(n, _)| *n == name) {
+            return Ok(p.clone());
+        }
+    }
+    if candidates.len() == 1 {
+        return Ok(candidates[0].1.clone());
+    }
+    if let Some(first) = first_state {
+        let matching: Vec<&PathBuf> = candidates
+            .iter()
+            .filter(|(_, p)| {
+                std::fs::read_to_string(p)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                    .and_then(|v| v.get("StartAt").and_then(Value::as_str).map(|s| s == first))
+                    .unwrap_or(false)
+            })
+            .map(|(_, p)| p)
+            .collect();
+        if matching.len() == 1 {
+            return Ok(matching[0].clone());
+        }
+    }
+    let _ = test_id;
+    Err("template ambiguous".into())
+}
+
+/// The first difference between a recorded and our normalised history.
+pub fn history_diff(expected: &Value, ours: &Value) -> Option<String> {
+    if expected == ours {
+        return None;
+    }
+    let (Some(a), Some(b)) = (expected.get("events").and_then(Value::as_array), ours.get("events").and_then(Value::as_array))
+    else {
+        return Some(format!("expected {} got {}", short(expected), short(ours)));
+    };
+    for i in 0..a.len().max(b.len()) {
+        match (a.get(i), b.get(i)) {
+            (Some(x), Some(y)) if x == y => {}
+            (x, y) => {
+                return Some(format!(
+                    "event {} ({} recorded, {} ours)\n  recorded: {}\n  ours:     {}",
+                    i + 1,
+                    a.len(),
+                    b.len(),
+                    x.map_or("(none)".into(), short),
+                    y.map_or("(none)".into(), short)
+                ));
+            }
+        }
+    }
+    Some(format!("expected {} got {}", short(expected), short(ours)))
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 600 { format!("{}…", s.chars().take(600).collect::<String>()) } else { s }
+}
+
+/// Choice-operator entries: each recorded case through a Choice machine built
+/// from the template, comparing the recorded `{input, output}` pairs.
+fn run_choice_cases(
+    root: &Path,
+    node_id: &str,
+    recorded: &Map<String, Value>,
+    subst: Option<&table::Entry>,
+    result: &mut EntryResult,
+) -> Verdict {
+    let Some(cases) = recorded.get("cases").and_then(Value::as_array) else {
+        return Verdict::Skip("API-shape entry".into());
+    };
+    let Some(subst) = subst else {
+        return Verdict::Skip("needs substitution %ComparisonOperatorType%".into());
+    };
+    let Some(template) = subst.template.as_deref() else {
+        return Verdict::Skip("template not found".into());
+    };
+    let rel = template.strip_prefix(PREFIX).unwrap_or(template);
+    let path = root.join("json").join(rel.strip_suffix(".json5").map(|r| format!("{r}.json")).unwrap_or_else(|| rel.into()));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Verdict::Skip("template not found".into());
+    };
+    // LocalStack replaces in `json.dumps(definition)`.
+    let Ok(def_value) = serde_json::from_str::<Value>(&text) else {
+        return Verdict::Skip("template not strict JSON".into());
+    };
+    let mut base = pyjson::dumps(&def_value);
+    for (from, to) in &subst.replace {
+        base = base.replace(from.as_str(), to);
+    }
+    if let Some(p) = classify::find_placeholder(&base) {
+        return Verdict::Skip(format!("needs substitution {p}"));
+    }
+    if let Some(inputs) = &subst.case_inputs
+        && inputs.len() != cases.len()
+    {
+        return Verdict::Fail(format!("substitutions table has {} case inputs, the recording {}", inputs.len(), cases.len()));
+    }
+    let literal = subst.choice_literal_value.unwrap_or(false);
+    let mut observed_cases = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let (variable, value) = match &subst.case_inputs {
+            Some(inputs) => inputs[i].clone(),
+            None => {
+                let input = case.get("input");
+                (
+                    input.and_then(|x| x.get("Variable")).cloned().unwrap_or(Value::Null),
+                    input.and_then(|x| x.get("Value")).cloned().unwrap_or(Value::Null),
+                )
+            }
+        };
+        let mut input_obj = Map::new();
+        input_obj.insert("Variable".into(), variable);
+        input_obj.insert("Value".into(), value.clone());
+        let input_value = Value::Object(input_obj);
+        let def_text = if literal { base.replace("\"$.Value\"", &pyjson::dumps(&value)) } else { base.clone() };
+        let output = run_case(&def_text, input_value.clone(), i);
+        let mut case_obj = Map::new();
+        case_obj.insert("input".into(), Value::String(pyjson::dumps(&input_value)));
+        case_obj.insert("output".into(), output);
+        observed_cases.push(Value::Object(case_obj));
+    }
+    let mut observed = Map::new();
+    observed.insert("cases".into(), Value::Array(observed_cases));
+    let setup = Setup {
+        role_arn: ROLE_ARN.into(),
+        role_replacement: "snf_role_arn".into(),
+        state_machine_name: None,
+        execution_names: vec![],
+        account: ACCOUNT.into(),
+        region: REGION.into(),
+        partition: "aws".into(),
+        parallel: false,
+        map_runs: false,
+        extras: vec![],
+        skip_paths: vec![],
+    };
+    let ours = match normalise::normalise(&observed, &setup) {
+        Ok(o) => o,
+        Err(e) => {
+            result.cases = (0, cases.len());
+            return Verdict::Fail(e);
+        }
+    };
+    let ours_cases = ours.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut first = None;
+    let mut passed = 0;
+    for (i, case) in cases.iter().enumerate() {
+        match ours_cases.get(i) {
+            Some(o) if o == case => passed += 1,
+            o => {
+                if first.is_none() {
+                    first = Some(format!(
+                        "case {} of {}\n  recorded: {}\n  ours:     {}",
+                        i + 1,
+                        cases.len(),
+                        short(case),
+                        o.map_or("(none)".into(), short)
+                    ));
+                }
+            }
+        }
+    }
+    result.cases = (passed, cases.len() - passed);
+    let _ = node_id;
+    match first {
+        None => Verdict::Pass,
+        Some(d) => Verdict::Fail(d),
+    }
+}
+
+/// Runs one Choice case; the value is what the test records as `output`
+/// (the ExecutionSucceeded output text), or an error marker.
+fn run_case(def_text: &str, input: Value, i: usize) -> Value {
+    let (definition, diags) = baton_asl::load::load_str(def_text);
+    let Some(definition) = definition else {
+        return Value::String(format!("<definition rejected: {}>", baton_asl::diag::invalid_definition_message(&diags)));
+    };
+    let exec_name = format!("{:08x}-0000-4000-8000-{:012x}", 0xca5e_0000u32 + i as u32, i);
+    let start = StartContext {
+        execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}_{i}:{exec_name}"),
+        execution_name: exec_name,
+        state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}_{i}"),
+        state_machine_name: format!("{MACHINE_NAME}_{i}"),
+        role_arn: ROLE_ARN.into(),
+        input,
+        input_text: None,
+        region: REGION.into(),
+        keep_history: true,
+        history_cap: true,
+        redrive_count: 0,
+    };
+    let mut handler = tasks::RecordedTasks::new(Vec::new());
+    let mut env = FixedEnv::new(START_MS, 0xc0de + i as u64);
+    let outcome = driver::run(&definition, start, &mut handler, &mut env, &RunOptions::default());
+    if outcome.status != Status::Succeeded {
+        return Value::String(format!(
+            "<execution {}: {} {}>",
+            outcome.status.as_str(),
+            outcome.error.unwrap_or_default(),
+            outcome.cause.unwrap_or_default()
+        ));
+    }
+    let from_event = outcome.events.iter().rev().find_map(|e| {
+        (e.r#type == baton_interp::EventType::ExecutionSucceeded)
+            .then(|| e.details.as_ref().and_then(|d| d.get("output")).cloned())
+            .flatten()
+    });
+    match from_event {
+        Some(v) => v,
+        None => match outcome.output {
+            Some(v) => Value::String(serde_json::to_string(&v).unwrap_or_default()),
+            None => Value::Null,
+        },
+    }
+}
+
+/// Reads a known-failures file.
+pub fn read_known_failures(path: Option<&Path>) -> anyhow::Result<KnownFailures> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
+            Ok(KnownFailures::parse(&text))
+        }
+        None => Ok(KnownFailures::parse(KNOWN_FAILURES)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_and_keys() {
+        assert_eq!(folder_of("tests/aws/services/stepfunctions/v2/base/test_base.py::T::t"), "base");
+        assert_eq!(folder_of("tests/aws/services/stepfunctions/v2/test_sfn_api.py::T::t[x]"), "test_sfn_api");
+        assert!(is_history_key("exec_hist_resp_12") && is_history_key("get_execution_history") && is_history_key("exec_hist_resp"));
+        assert!(!is_history_key("exec_hist_resp_x") && !is_history_key("describe_execution"));
+        assert_eq!(history_index("exec_hist_resp_10"), 10);
+    }
+
+    #[test]
+    fn known_failures_parse() {
+        let k = KnownFailures::parse("# comment\n\na.py::C::t[x]  # reason here\nb.py::C::u\n");
+        assert!(k.contains("a.py::C::t[x]") && k.contains("b.py::C::u"));
+        assert_eq!(k.ids.get("a.py::C::t[x]").map(String::as_str), Some("reason here"));
+        KnownFailures::parse(KNOWN_FAILURES);
+    }
+
+    #[test]
+    fn report_last_line() {
+        let mut r = Report::default();
+        for (v, f) in [(Verdict::Pass, "base"), (Verdict::Fail("d".into()), "base"), (Verdict::Skip("JSONata".into()), "assign")] {
+            r.entries.push(EntryResult { node_id: "x".into(), folder: f.into(), verdict: v, cases: (0, 0), intrinsic_executions: (0, 0) });
+        }
+        let text = r.render(true, &KnownFailures::default());
+        assert_eq!(text.lines().last(), Some("1 passed, 1 failed, 1 skipped"));
+        assert!(text.contains("assign: 0 passed, 0 failed, 1 skipped (JSONata: 1)"));
+        assert!(text.contains("base: 1 passed, 1 failed, 0 skipped"));
+    }
+
+    #[test]
+    fn recorded_inputs() {
+        let ev = |input: Value| vec![serde_json::json!({"type": "ExecutionStarted", "executionStartedEventDetails": {"input": input}})];
+        assert_eq!(recorded_input(&ev(serde_json::json!({"a": 1}))), Some(serde_json::json!({"a": 1})));
+        assert_eq!(recorded_input(&ev(Value::String("[1,2]".into()))), Some(serde_json::json!([1, 2])));
+        assert_eq!(recorded_input(&ev(Value::String("not json".into()))), None);
+    }
+}
