@@ -254,25 +254,13 @@ struct Runner {
 
 impl Runner {
     fn new(name: WorkloadName) -> Self {
-        let sm = format!("bench-{}", name.name());
+        let mut start =
+            StartContext::local(&format!("bench-{}", name.name()), "bench", Value::Null);
+        // Express: no history, no history cap (the driver also applies RunOptions).
+        start.keep_history = false;
+        start.history_cap = false;
         Self {
-            start: StartContext {
-                execution_arn: format!(
-                    "arn:aws:states:us-east-1:123456789012:express:{sm}:bench:bench"
-                ),
-                execution_name: "bench".into(),
-                state_machine_arn: format!(
-                    "arn:aws:states:us-east-1:123456789012:stateMachine:{sm}"
-                ),
-                state_machine_name: sm,
-                role_arn: "arn:aws:iam::123456789012:role/bench".into(),
-                input: Value::Null,
-                input_text: None,
-                region: "us-east-1".into(),
-                keep_history: false,
-                history_cap: false,
-                redrive_count: 0,
-            },
+            start,
             env: FixedEnv::new(1_700_000_000_000, 42),
             options: RunOptions {
                 keep_history: false,

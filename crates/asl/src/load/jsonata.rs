@@ -588,7 +588,7 @@ mod tests {
             "$match('abc', /b+/i)",
             "/* c */ 1 / 2",
             "$states.input.items[price > 10].name",
-            "$f := function($x)<n:n>{ $x }; $f(1)",
+            "($f := function($x)<n:n>{ $x }; $f(1))",
             "| a | {'b': 1} |",
             "a@$x.b#$i",
             "`weird name`.x",

@@ -350,7 +350,7 @@ fn run_entry(
     for key in &keys {
         let events: &[Value] = recorded.get(*key).and_then(|h| h.get("events")).and_then(Value::as_array).map_or(&[], Vec::as_slice);
         let input = match subst.and_then(|s| s.inputs.get(key.as_str())) {
-            Some(v) => v.clone(),
+            Some(v) => Input { text: pyjson::dumps(v), value: v.clone() },
             None => match recorded_input(events) {
                 Some(v) => v,
                 None => return Verdict::Skip("no ExecutionStarted input".into()),
@@ -390,8 +390,8 @@ fn run_entry(
             state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}"),
             state_machine_name: MACHINE_NAME.into(),
             role_arn: ROLE_ARN.into(),
-            input,
-            input_text: None,
+            input: input.value,
+            input_text: Some(input.text),
             region: REGION.into(),
             keep_history: true,
             history_cap: true,
@@ -494,13 +494,20 @@ fn first_state_name(history: &Value) -> Option<String> {
     })
 }
 
+/// An execution input: its text (as sent) and value.
+struct Input {
+    text: String,
+    value: Value,
+}
+
 /// The execution input recorded in ExecutionStarted (objects were parsed by
-/// the snapshot pipeline; other inputs are still JSON text).
-fn recorded_input(events: &[Value]) -> Option<Value> {
+/// the snapshot pipeline, so their text is Python's `json.dumps`, as the tests
+/// sent it; other inputs are still the text sent).
+fn recorded_input(events: &[Value]) -> Option<Input> {
     let started = events.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("ExecutionStarted"))?;
     match started.pointer("/executionStartedEventDetails/input")? {
-        Value::String(s) => serde_json::from_str(s).ok(),
-        other => Some(other.clone()),
+        Value::String(s) => serde_json::from_str(s).ok().map(|value| Input { text: s.clone(), value }),
+        other => Some(Input { text: pyjson::dumps(other), value: other.clone() }),
     }
 }
 
@@ -720,8 +727,8 @@ fn run_case(def_text: &str, input: Value, i: usize) -> Value {
         state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}_{i}"),
         state_machine_name: format!("{MACHINE_NAME}_{i}"),
         role_arn: ROLE_ARN.into(),
+        input_text: Some(pyjson::dumps(&input)),
         input,
-        input_text: None,
         region: REGION.into(),
         keep_history: true,
         history_cap: true,
@@ -799,8 +806,10 @@ mod tests {
     #[test]
     fn recorded_inputs() {
         let ev = |input: Value| vec![serde_json::json!({"type": "ExecutionStarted", "executionStartedEventDetails": {"input": input}})];
-        assert_eq!(recorded_input(&ev(serde_json::json!({"a": 1}))), Some(serde_json::json!({"a": 1})));
-        assert_eq!(recorded_input(&ev(Value::String("[1,2]".into()))), Some(serde_json::json!([1, 2])));
-        assert_eq!(recorded_input(&ev(Value::String("not json".into()))), None);
+        let i = recorded_input(&ev(serde_json::json!({"a": 1}))).unwrap();
+        assert_eq!((i.text.as_str(), i.value), ("{\"a\": 1}", serde_json::json!({"a": 1})));
+        let i = recorded_input(&ev(Value::String("[1,2]".into()))).unwrap();
+        assert_eq!((i.text.as_str(), i.value), ("[1,2]", serde_json::json!([1, 2])));
+        assert!(recorded_input(&ev(Value::String("not json".into()))).is_none());
     }
 }

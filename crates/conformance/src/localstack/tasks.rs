@@ -260,7 +260,17 @@ mod tests {
     use serde_json::json;
 
     fn req(name: &str, params: Value) -> TaskRequest {
-        TaskRequest { state_name: name.into(), resource: "r".into(), parameters: params, token: None, attempt: 0 }
+        TaskRequest {
+            task: 0,
+            state_name: name.into(),
+            resource: "r".into(),
+            parameters: params,
+            token: None,
+            attempt: 0,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            credentials: None,
+        }
     }
 
     #[test]
