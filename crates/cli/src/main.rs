@@ -65,5 +65,6 @@ pub(crate) fn out(text: &str) {
 
 /// Reads a file, naming it in the error.
 pub(crate) fn read_file(path: &PathBuf) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
 }

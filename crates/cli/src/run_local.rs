@@ -9,9 +9,9 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 use baton_asl::env::FixedEnv;
+use baton_interp::StartContext;
 use baton_interp::driver::{self, RunOptions, Status, TaskHandler};
 use baton_interp::mock::{NoTasks, TestCase};
-use baton_interp::StartContext;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -44,13 +44,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("{}: invalid definition", args.file.display());
     };
     let input: Value = serde_json::from_str(&args.input).context("--input is not valid JSON")?;
-    let stem = args.file.file_stem().and_then(|s| s.to_str()).unwrap_or("StateMachine").to_string();
+    let stem = args
+        .file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("StateMachine")
+        .to_string();
     let machine = args.state_machine.clone().unwrap_or_else(|| stem.clone());
     let mut handler: Box<dyn TaskHandlerWithMissing> = match (&args.mock, &args.test_case) {
         (Some(mock), Some(case)) => {
             let text = crate::read_file(mock)?;
-            let config: Value =
-                serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", mock.display()))?;
+            let config: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", mock.display()))?;
             Box::new(TestCase::from_config(&config, &machine, case)?)
         }
         _ => Box::new(NoTasks::default()),
@@ -62,8 +67,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let seed = now as u64 ^ u64::from(std::process::id()).rotate_left(32);
     let mut env = FixedEnv::new(now, seed);
     let execution_name = env_uuid(&mut env);
-    let start = StartContext { input_text: Some(args.input.clone()), ..StartContext::local(&machine, &execution_name, input) };
-    let outcome = driver::run(&def, start, handler.as_handler(), &mut env, &RunOptions { keep_history: true });
+    let start = StartContext {
+        input_text: Some(args.input.clone()),
+        ..StartContext::local(&machine, &execution_name, input)
+    };
+    let outcome = driver::run(
+        &def,
+        start,
+        handler.as_handler(),
+        &mut env,
+        &RunOptions { keep_history: true },
+    );
     if args.history {
         let events: Vec<Value> = outcome.events.iter().map(|e| e.to_aws_json(true)).collect();
         crate::out(&serde_json::to_string_pretty(&json!({ "events": events }))?);
@@ -79,7 +93,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Status::Running => {
-            eprintln!("error: the execution waits for something that never comes in a local run (a task that is never answered and has no timeout)");
+            eprintln!(
+                "error: the execution waits for something that never comes in a local run (a task that is never answered and has no timeout)"
+            );
             Ok(ExitCode::FAILURE)
         }
         status => {

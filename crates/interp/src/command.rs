@@ -20,7 +20,10 @@ pub enum Input {
     Start,
     /// An activity worker picked the task up (activities only:
     /// ActivityStarted).
-    TaskStarted { task: TaskId, worker_name: Option<String> },
+    TaskStarted {
+        task: TaskId,
+        worker_name: Option<String>,
+    },
     /// The integration accepted a `.sync` or `.waitForTaskToken` task; `output`
     /// is its immediate response (TaskSubmitted).
     TaskSubmitted { task: TaskId, output: Value },
@@ -28,13 +31,20 @@ pub enum Input {
     /// verbatim.
     TaskSucceeded { task: TaskId, output: String },
     /// The task failed.
-    TaskFailed { task: TaskId, error: Option<String>, cause: Option<String> },
+    TaskFailed {
+        task: TaskId,
+        error: Option<String>,
+        cause: Option<String>,
+    },
     /// A heartbeat arrived for the task (no event is recorded).
     TaskHeartbeat { task: TaskId },
     /// A timer armed by a [`Command::ArmTimer`] is due.
     TimerFired { timer: TimerId },
     /// StopExecution.
-    Stop { error: Option<String>, cause: Option<String> },
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
     /// Go on after a step that ended with [`Command::Continue`].
     Continue,
 }

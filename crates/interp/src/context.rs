@@ -40,7 +40,9 @@ impl StartContext {
                 "arn:aws:states:{region}:{account}:execution:{state_machine_name}:{execution_name}"
             ),
             execution_name: execution_name.to_string(),
-            state_machine_arn: format!("arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"),
+            state_machine_arn: format!(
+                "arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
+            ),
             state_machine_name: state_machine_name.to_string(),
             role_arn: format!("arn:aws:iam::{account}:role/baton-local"),
             input,
@@ -69,6 +71,7 @@ pub struct PlainTokens;
 impl TokenMinter for PlainTokens {
     fn mint(&mut self, execution_arn: &str, task: TaskId, attempt: u32) -> String {
         use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(format!("{execution_arn}#{task}#{attempt}"))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{execution_arn}#{task}#{attempt}"))
     }
 }

@@ -8,21 +8,28 @@ use serde_json::Value;
 
 use baton_asl::{Definition, Env};
 
-pub use crate::command::{Status, TaskRequest};
-pub use crate::context::StartContext;
-use crate::command::{Command, Input, TimerId};
-use crate::context::PlainTokens;
-use crate::exec::{Execution, to_text};
 use crate::HistoryEvent;
+use crate::command::{Command, Input, TimerId};
+pub use crate::command::{Status, TaskRequest};
+use crate::context::PlainTokens;
+pub use crate::context::StartContext;
+use crate::exec::{Execution, to_text};
 
 /// How a task ends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskAnswer {
     /// The task succeeded with `output`. `submitted` is the integration's
     /// immediate response for `.sync`/`.waitForTaskToken` tasks (TaskSubmitted).
-    Succeed { output: Value, submitted: Option<Value> },
+    Succeed {
+        output: Value,
+        submitted: Option<Value>,
+    },
     /// The task failed.
-    Fail { error: Option<String>, cause: Option<String>, submitted: Option<Value> },
+    Fail {
+        error: Option<String>,
+        cause: Option<String>,
+        submitted: Option<Value>,
+    },
     /// The task never answers: its timeout or heartbeat timer decides.
     Never { submitted: Option<Value> },
 }
@@ -97,7 +104,10 @@ pub fn run(
     start.keep_history = options.keep_history;
     start.history_cap = options.keep_history;
     let started_at = env.now_millis();
-    let mut clock = Clocked { now: started_at, inner: env };
+    let mut clock = Clocked {
+        now: started_at,
+        inner: env,
+    };
     let mut exec = Execution::new(start, clock.now);
     let mut tokens = PlainTokens;
     let mut queue: VecDeque<Input> = VecDeque::from([Input::Start]);
@@ -128,16 +138,25 @@ pub fn run(
                 Command::InvokeTask(req) => {
                     if req.resource.contains(":activity:") {
                         let worker_name = tasks.worker_name(&req);
-                        queue.push_back(Input::TaskStarted { task: req.task, worker_name });
+                        queue.push_back(Input::TaskStarted {
+                            task: req.task,
+                            worker_name,
+                        });
                     }
                     let task = req.task;
                     let (submitted, result) = match tasks.invoke(&req) {
-                        TaskAnswer::Succeed { output, submitted } => {
-                            (submitted, Some(Input::TaskSucceeded { task, output: to_text(&output) }))
-                        }
-                        TaskAnswer::Fail { error, cause, submitted } => {
-                            (submitted, Some(Input::TaskFailed { task, error, cause }))
-                        }
+                        TaskAnswer::Succeed { output, submitted } => (
+                            submitted,
+                            Some(Input::TaskSucceeded {
+                                task,
+                                output: to_text(&output),
+                            }),
+                        ),
+                        TaskAnswer::Fail {
+                            error,
+                            cause,
+                            submitted,
+                        } => (submitted, Some(Input::TaskFailed { task, error, cause })),
                         TaskAnswer::Never { submitted } => (submitted, None),
                     };
                     if crate::resource::needs_submit(&req.resource) {
@@ -164,7 +183,10 @@ pub fn run(
     match exec.completion() {
         Some(c) => Outcome {
             status: c.status,
-            output: c.output.as_deref().and_then(|o| serde_json::from_str(o).ok()),
+            output: c
+                .output
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok()),
             error: c.error.clone(),
             cause: c.cause.clone(),
             events,

@@ -108,10 +108,16 @@ impl HistoryEvent {
     /// `parameters` are left out, as AWS does for `includeExecutionData=false`.
     pub fn to_aws_json(&self, include_data: bool) -> Value {
         let mut m = Map::new();
-        m.insert("timestamp".into(), Value::from(self.timestamp as f64 / 1000.0));
+        m.insert(
+            "timestamp".into(),
+            Value::from(self.timestamp as f64 / 1000.0),
+        );
         m.insert("type".into(), Value::from(self.r#type.as_str()));
         m.insert("id".into(), Value::from(self.id));
-        m.insert("previousEventId".into(), Value::from(self.previous_event_id));
+        m.insert(
+            "previousEventId".into(),
+            Value::from(self.previous_event_id),
+        );
         if let (Some(key), Some(details)) = (self.r#type.details_key(), &self.details) {
             let mut d = details.clone();
             if !include_data {

@@ -14,14 +14,16 @@ use serde_json::{Map, Value, json};
 
 use baton_asl::error::names;
 use baton_asl::model::{
-    Assign, Catcher, Definition, Dynamic, Graph, Jitter, PathField, Recovery, State, StateKind, Text,
-    Transition as Next, WaitFor,
+    Assign, Catcher, Definition, Dynamic, Graph, Jitter, PathField, Recovery, State, StateKind,
+    Text, Transition as Next, WaitFor,
 };
 use baton_asl::path::{Path, Root};
 use baton_asl::payload::{Scope, Template, Vars};
 use baton_asl::{Env, StatesError};
 
-use crate::command::{Command, Completion, Input, Status, TaskId, TaskRequest, TimerId, Transition};
+use crate::command::{
+    Command, Completion, Input, Status, TaskId, TaskRequest, TimerId, Transition,
+};
 use crate::context::{StartContext, TokenMinter};
 use crate::event::{EventType, HistoryEvent};
 use crate::resource::{self, TaskKind};
@@ -151,7 +153,10 @@ struct Failure {
 
 impl From<StatesError> for Failure {
     fn from(error: StatesError) -> Self {
-        Failure { error, heartbeat: false }
+        Failure {
+            error,
+            heartbeat: false,
+        }
     }
 }
 
@@ -209,7 +214,13 @@ impl Execution {
         env: &mut dyn Env,
         tokens: &mut dyn TokenMinter,
     ) -> Transition {
-        let mut step = Step { exec: self, def, env, tokens, out: Transition::default() };
+        let mut step = Step {
+            exec: self,
+            def,
+            env,
+            tokens,
+            out: Transition::default(),
+        };
         if step.exec.completion.is_none() {
             step.apply(input);
         }
@@ -234,7 +245,8 @@ impl Step<'_> {
             return 0;
         }
         let id = self.exec.next_event_id;
-        if self.exec.ctx.history_cap && id == MAX_HISTORY_EVENTS && ty != EventType::ExecutionFailed {
+        if self.exec.ctx.history_cap && id == MAX_HISTORY_EVENTS && ty != EventType::ExecutionFailed
+        {
             self.finish_with_failure(
                 prev,
                 StatesError::runtime(format!(
@@ -246,7 +258,13 @@ impl Step<'_> {
         self.exec.next_event_id += 1;
         if self.exec.ctx.keep_history {
             let timestamp = self.now();
-            self.out.events.push(HistoryEvent { id, previous_event_id: prev, timestamp, r#type: ty, details });
+            self.out.events.push(HistoryEvent {
+                id,
+                previous_event_id: prev,
+                timestamp,
+                r#type: ty,
+                details,
+            });
         }
         id
     }
@@ -289,7 +307,9 @@ impl Step<'_> {
     }
 
     fn state_of(&self, fid: FrameId, index: usize) -> Option<State> {
-        self.graph_of(fid).and_then(|g| g.states.get_index(index)).map(|(_, s)| s.clone())
+        self.graph_of(fid)
+            .and_then(|g| g.states.get_index(index))
+            .map(|(_, s)| s.clone())
     }
 
     fn arm_timer(&mut self, purpose: TimerPurpose, due: i64) -> TimerId {
@@ -356,13 +376,18 @@ impl Step<'_> {
             graph: Vec::new(),
             vars: IndexMap::new(),
             chain: 0,
-            cur: Cur::Enter { state: self.def.graph.start, input },
+            cur: Cur::Enter {
+                state: self.def.graph.start,
+                input,
+            },
         });
         self.settle(root);
     }
 
     fn timer_fired(&mut self, timer: TimerId) {
-        let Some(purpose) = self.exec.timers.remove(&timer) else { return };
+        let Some(purpose) = self.exec.timers.remove(&timer) else {
+            return;
+        };
         match purpose {
             TimerPurpose::Execution => {
                 self.abort_all();
@@ -377,19 +402,29 @@ impl Step<'_> {
                 });
             }
             TimerPurpose::Wait(fid) => {
-                let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
+                let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+                    return;
+                };
                 if !matches!(active.wait, Await::Timer(t) if t == timer) {
                     return;
                 }
                 if let Some(state) = self.state_of(fid, active.state) {
                     let input = active.input.clone();
-                    let r = self.effective_input(fid, &state, &active, &input).and_then(|eff| {
-                        let out = self.output_path(fid, &state, &active, eff)?;
-                        Ok(out)
-                    });
+                    let r = self
+                        .effective_input(fid, &state, &active, &input)
+                        .and_then(|eff| {
+                            let out = self.output_path(fid, &state, &active, eff)?;
+                            Ok(out)
+                        });
                     match r {
                         Ok(out) => {
-                            let assigned = match self.assign(fid, &state, &active, state.io.assign.as_ref(), &input) {
+                            let assigned = match self.assign(
+                                fid,
+                                &state,
+                                &active,
+                                state.io.assign.as_ref(),
+                                &input,
+                            ) {
                                 Ok(a) => a,
                                 Err(e) => return self.fail_and_settle(fid, e.into()),
                             };
@@ -401,7 +436,9 @@ impl Step<'_> {
                 self.settle(fid);
             }
             TimerPurpose::Backoff(fid) => {
-                let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
+                let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+                    return;
+                };
                 if !matches!(active.wait, Await::Backoff(t) if t == timer) {
                     return;
                 }
@@ -432,14 +469,27 @@ impl Step<'_> {
             d.insert("cause".into(), Value::from(c.clone()));
         }
         self.emit(prev, EventType::ExecutionAborted, Some(d));
-        self.complete(Completion { status: Status::Aborted, output: None, error, cause });
+        self.complete(Completion {
+            status: Status::Aborted,
+            output: None,
+            error,
+            cause,
+        });
     }
 
     fn heartbeat(&mut self, task: TaskId) {
-        let Some(&fid) = self.exec.tasks.get(&task) else { return };
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
-        let Await::Task(mut tw) = active.wait.clone() else { return };
-        let Some(secs) = tw.heartbeat_seconds else { return };
+        let Some(&fid) = self.exec.tasks.get(&task) else {
+            return;
+        };
+        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+            return;
+        };
+        let Await::Task(mut tw) = active.wait.clone() else {
+            return;
+        };
+        let Some(secs) = tw.heartbeat_seconds else {
+            return;
+        };
         if !tw.started {
             return;
         }
@@ -450,7 +500,11 @@ impl Step<'_> {
     }
 
     fn set_wait(&mut self, fid: FrameId, wait: Await) {
-        if let Some(Frame { cur: Cur::Active(a), .. }) = self.frame_mut(fid) {
+        if let Some(Frame {
+            cur: Cur::Active(a),
+            ..
+        }) = self.frame_mut(fid)
+        {
             a.wait = wait;
         }
     }
@@ -490,7 +544,9 @@ impl Step<'_> {
                 return;
             }
             let Some(frame) = self.frame(fid) else { return };
-            let Cur::Enter { state, .. } = &frame.cur else { return };
+            let Cur::Enter { state, .. } = &frame.cur else {
+                return;
+            };
             let state = *state;
             if self.out.states_entered >= STEP_BUDGET {
                 if !self.exec.paused.contains(&fid) {
@@ -501,7 +557,10 @@ impl Step<'_> {
                 }
                 return;
             }
-            let input = match self.frame_mut(fid).map(|f| std::mem::replace(&mut f.cur, Cur::Done(Value::Null))) {
+            let input = match self
+                .frame_mut(fid)
+                .map(|f| std::mem::replace(&mut f.cur, Cur::Done(Value::Null)))
+            {
                 Some(Cur::Enter { input, .. }) => input,
                 _ => return,
             };
@@ -516,10 +575,18 @@ impl Step<'_> {
             Cur::Done(output) => {
                 let text = to_text(&output);
                 let details = self.keep().then(|| {
-                    obj([("output", Value::String(text.clone())), ("outputDetails", json!({"truncated": false}))])
+                    obj([
+                        ("output", Value::String(text.clone())),
+                        ("outputDetails", json!({"truncated": false})),
+                    ])
                 });
                 self.emit(chain, EventType::ExecutionSucceeded, details);
-                self.complete(Completion { status: Status::Succeeded, output: Some(text), error: None, cause: None });
+                self.complete(Completion {
+                    status: Status::Succeeded,
+                    output: Some(text),
+                    error: None,
+                    cause: None,
+                });
             }
             Cur::Failed(err) => self.finish_with_failure(chain, err),
             _ => {}
@@ -549,7 +616,12 @@ impl Step<'_> {
                 details: Some(d),
             });
         }
-        self.complete(Completion { status: Status::Failed, output: None, error: Some(err.error), cause: err.cause });
+        self.complete(Completion {
+            status: Status::Failed,
+            output: None,
+            error: Some(err.error),
+            cause: err.cause,
+        });
     }
 
     fn complete(&mut self, completion: Completion) {
@@ -591,7 +663,9 @@ impl Step<'_> {
     /// `prev`.
     fn abort_frame(&mut self, fid: FrameId, prev: u64, record: bool) {
         let Some(frame) = self.frame(fid) else { return };
-        let Cur::Active(active) = frame.cur.clone() else { return };
+        let Cur::Active(active) = frame.cur.clone() else {
+            return;
+        };
         let ty = self.state_of(fid, active.state).map(|s| match s.kind {
             StateKind::Task(_) => EventType::TaskStateAborted,
             StateKind::Wait(_) => EventType::WaitStateAborted,
@@ -602,7 +676,9 @@ impl Step<'_> {
         match &active.wait {
             Await::Task(tw) => {
                 self.exec.tasks.remove(&tw.task);
-                self.out.commands.push(Command::CancelTask { task: tw.task });
+                self.out
+                    .commands
+                    .push(Command::CancelTask { task: tw.task });
                 self.cancel_timer(tw.timeout_timer);
                 self.cancel_timer(tw.heartbeat_timer);
             }
@@ -611,7 +687,10 @@ impl Step<'_> {
                 for (i, c) in ch.frames.iter().enumerate() {
                     if let Some(c) = c {
                         if ch.map && record {
-                            let d = obj([("index", Value::from(i)), ("name", Value::from(self.state_name(fid, active.state)))]);
+                            let d = obj([
+                                ("index", Value::from(i)),
+                                ("name", Value::from(self.state_name(fid, active.state))),
+                            ]);
                             self.abort_frame(*c, prev, record);
                             self.emit(prev, EventType::MapIterationAborted, Some(d));
                         } else {
@@ -643,7 +722,12 @@ impl Step<'_> {
 
     fn enter(&mut self, fid: FrameId, index: usize, input: Value) {
         let Some(state) = self.state_of(fid, index) else {
-            self.set_cur(fid, Cur::Failed(StatesError::runtime("The state machine refers to a state that does not exist.")));
+            self.set_cur(
+                fid,
+                Cur::Failed(StatesError::runtime(
+                    "The state machine refers to a state that does not exist.",
+                )),
+            );
             return;
         };
         self.out.states_entered += 1;
@@ -703,7 +787,13 @@ impl Step<'_> {
         }
     }
 
-    fn run_pass(&mut self, fid: FrameId, state: &State, active: &Active, result: Option<&Value>) -> Result<(), Failure> {
+    fn run_pass(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        result: Option<&Value>,
+    ) -> Result<(), Failure> {
         let effective = self.effective_input(fid, state, active, &active.input)?;
         let result = match (&state.io.parameters, result) {
             (Some(t), _) => self.eval_template(fid, state, active, t, &effective, None)?,
@@ -725,12 +815,17 @@ impl Step<'_> {
     }
 
     fn run_fail(&mut self, fid: FrameId, state: &State, active: &Active) -> Result<(), Failure> {
-        let StateKind::Fail(fail) = &state.kind else { return Ok(()) };
+        let StateKind::Fail(fail) = &state.kind else {
+            return Ok(());
+        };
         let error = self.fail_text(fid, state, active, fail.error.as_ref(), "ErrorPath")?;
         let cause = self.fail_text(fid, state, active, fail.cause.as_ref(), "CausePath")?;
         self.set_cur(
             fid,
-            Cur::Failed(StatesError { error: error.unwrap_or_default(), cause }),
+            Cur::Failed(StatesError {
+                error: error.unwrap_or_default(),
+                cause,
+            }),
         );
         Ok(())
     }
@@ -765,9 +860,19 @@ impl Step<'_> {
             }
             Some(Text::Intrinsic(call)) => {
                 let ctx = self.context_object(fid, state, active, None, None);
-                let vars = FrameVars { exec: self.exec, fid };
-                let mut scope = Scope { input: &active.input, context: &ctx, vars: &vars, env: &mut *self.env };
-                let v = call.eval(&mut scope).map_err(|e| self.prefix(active, state, e))?;
+                let vars = FrameVars {
+                    exec: self.exec,
+                    fid,
+                };
+                let mut scope = Scope {
+                    input: &active.input,
+                    context: &ctx,
+                    vars: &vars,
+                    env: &mut *self.env,
+                };
+                let v = call
+                    .eval(&mut scope)
+                    .map_err(|e| self.prefix(active, state, e))?;
                 Some(match v {
                     Value::String(s) => s,
                     other => to_text(&other),
@@ -778,14 +883,24 @@ impl Step<'_> {
     }
 
     fn run_choice(&mut self, fid: FrameId, state: &State, active: &Active) -> Result<(), Failure> {
-        let StateKind::Choice(choice) = &state.kind else { return Ok(()) };
+        let StateKind::Choice(choice) = &state.kind else {
+            return Ok(());
+        };
         let effective = self.effective_input(fid, state, active, &active.input)?;
         let ctx = self.context_object(fid, state, active, None, None);
         let mut target = None;
         for branch in &choice.choices {
             let matched = {
-                let vars = FrameVars { exec: self.exec, fid };
-                let scope = Scope { input: &effective, context: &ctx, vars: &vars, env: &mut *self.env };
+                let vars = FrameVars {
+                    exec: self.exec,
+                    fid,
+                };
+                let scope = Scope {
+                    input: &effective,
+                    context: &ctx,
+                    vars: &vars,
+                    env: &mut *self.env,
+                };
                 baton_asl::choice::evaluate(&branch.rule, &scope)
             };
             match matched {
@@ -813,12 +928,20 @@ impl Step<'_> {
         let assigned = self.assign(fid, state, active, assign, &effective)?;
         let output = self.output_path(fid, state, active, effective)?;
         self.record_exit(fid, state, &output, assigned);
-        self.set_cur(fid, Cur::Enter { state: next, input: output });
+        self.set_cur(
+            fid,
+            Cur::Enter {
+                state: next,
+                input: output,
+            },
+        );
         Ok(())
     }
 
     fn run_wait(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
-        let StateKind::Wait(wait) = &state.kind else { return Ok(()) };
+        let StateKind::Wait(wait) = &state.kind else {
+            return Ok(());
+        };
         let effective = self.effective_input(fid, state, &active, &active.input)?;
         let now = self.now();
         let due = match &wait.until {
@@ -854,7 +977,11 @@ impl Step<'_> {
             },
             WaitFor::Timestamp(Dynamic::Path(p)) => {
                 let v = self.select(fid, state, &active, p, &effective, None);
-                match v.as_ref().and_then(Value::as_str).and_then(baton_asl::time::parse_rfc3339) {
+                match v
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .and_then(baton_asl::time::parse_rfc3339)
+                {
                     Some(ns) => (ns / 1_000_000) as i64,
                     None => {
                         let shown = match &v {
@@ -882,7 +1009,9 @@ impl Step<'_> {
         // AWS refuses waits longer than a year and a bit (the boundary recorded
         // in LocalStack's test_wait: 24855 days is too long).
         if due.saturating_sub(now) > 24_855_i64 * 86_400_000 {
-            return Err(self.runtime(&active, state, "Wait state delay is too long.".to_string()).into());
+            return Err(self
+                .runtime(&active, state, "Wait state delay is too long.".to_string())
+                .into());
         }
         let timer = self.arm_timer(TimerPurpose::Wait(fid), due);
         active.wait = Await::Timer(timer);
@@ -893,28 +1022,47 @@ impl Step<'_> {
     // ----- tasks ----------------------------------------------------------
 
     fn run_task(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
-        let StateKind::Task(task) = &state.kind else { return Ok(()) };
+        let StateKind::Task(task) = &state.kind else {
+            return Ok(());
+        };
         let kind = resource::classify(&task.resource);
         let task_id = self.exec.next_task;
         self.exec.next_task += 1;
-        let token = kind
-            .needs_token(&task.resource)
-            .then(|| self.tokens.mint(&self.exec.ctx.execution_arn, task_id, active.retry_count));
+        let token = kind.needs_token(&task.resource).then(|| {
+            self.tokens
+                .mint(&self.exec.ctx.execution_arn, task_id, active.retry_count)
+        });
         let effective = self.effective_input(fid, state, &active, &active.input)?;
         let parameters = match &state.io.parameters {
             Some(t) => self.eval_template(fid, state, &active, t, &effective, token.as_deref())?,
             None => effective.clone(),
         };
-        let timeout = self.dynamic_seconds(fid, state, &active, task.timeout_seconds.as_ref(), &effective, "TimeoutSecondsPath")?;
-        let heartbeat =
-            self.dynamic_seconds(fid, state, &active, task.heartbeat_seconds.as_ref(), &effective, "HeartbeatSecondsPath")?;
+        let timeout = self.dynamic_seconds(
+            fid,
+            state,
+            &active,
+            task.timeout_seconds.as_ref(),
+            &effective,
+            "TimeoutSecondsPath",
+        )?;
+        let heartbeat = self.dynamic_seconds(
+            fid,
+            state,
+            &active,
+            task.heartbeat_seconds.as_ref(),
+            &effective,
+            "HeartbeatSecondsPath",
+        )?;
         let credentials = match &task.credentials {
             Some(t) => Some(self.eval_template(fid, state, &active, t, &effective, None)?),
             None => None,
         };
         if self.keep() {
             let (ty, d) = match &kind {
-                TaskKind::Service { resource_type, resource } => {
+                TaskKind::Service {
+                    resource_type,
+                    resource,
+                } => {
                     let mut d = obj([
                         ("resourceType", Value::from(resource_type.clone())),
                         ("resource", Value::from(resource.clone())),
@@ -969,9 +1117,16 @@ impl Step<'_> {
             self.record_task_started(fid, &kind, None);
         }
         let now = self.now();
-        let timeout_timer = timeout.map(|t| self.arm_timer(TimerPurpose::TaskTimeout(fid, task_id), now + t as i64 * 1000));
+        let timeout_timer = timeout.map(|t| {
+            self.arm_timer(
+                TimerPurpose::TaskTimeout(fid, task_id),
+                now + t as i64 * 1000,
+            )
+        });
         let heartbeat_timer = match (heartbeat, started) {
-            (Some(h), true) => Some(self.arm_timer(TimerPurpose::Heartbeat(fid, task_id), now + h as i64 * 1000)),
+            (Some(h), true) => {
+                Some(self.arm_timer(TimerPurpose::Heartbeat(fid, task_id), now + h as i64 * 1000))
+            }
             _ => None,
         };
         let needs_submit = resource::needs_submit(&task.resource);
@@ -1004,9 +1159,15 @@ impl Step<'_> {
 
     fn record_task_started(&mut self, fid: FrameId, kind: &TaskKind, worker: Option<String>) {
         match kind {
-            TaskKind::Service { resource_type, resource } => {
+            TaskKind::Service {
+                resource_type,
+                resource,
+            } => {
                 let d = self.keep().then(|| {
-                    obj([("resourceType", Value::from(resource_type.clone())), ("resource", Value::from(resource.clone()))])
+                    obj([
+                        ("resourceType", Value::from(resource_type.clone())),
+                        ("resource", Value::from(resource.clone())),
+                    ])
                 });
                 self.emit_in(fid, EventType::TaskStarted, d);
             }
@@ -1063,10 +1224,18 @@ impl Step<'_> {
             | Input::TaskFailed { task, .. } => *task,
             _ => return,
         };
-        let Some(&fid) = self.exec.tasks.get(&task) else { return };
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
-        let Await::Task(mut tw) = active.wait.clone() else { return };
-        let Some(state) = self.state_of(fid, active.state) else { return };
+        let Some(&fid) = self.exec.tasks.get(&task) else {
+            return;
+        };
+        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+            return;
+        };
+        let Await::Task(mut tw) = active.wait.clone() else {
+            return;
+        };
+        let Some(state) = self.state_of(fid, active.state) else {
+            return;
+        };
         match input {
             Input::TaskStarted { worker_name, .. } => {
                 if tw.started {
@@ -1076,7 +1245,8 @@ impl Step<'_> {
                 self.record_task_started(fid, &tw.kind, worker_name);
                 if let Some(h) = tw.heartbeat_seconds {
                     let due = self.now() + h as i64 * 1000;
-                    tw.heartbeat_timer = Some(self.arm_timer(TimerPurpose::Heartbeat(fid, task), due));
+                    tw.heartbeat_timer =
+                        Some(self.arm_timer(TimerPurpose::Heartbeat(fid, task), due));
                 }
                 self.set_wait(fid, Await::Task(tw));
             }
@@ -1085,7 +1255,11 @@ impl Step<'_> {
                     return;
                 }
                 tw.submitted = true;
-                if let TaskKind::Service { resource_type, resource } = &tw.kind {
+                if let TaskKind::Service {
+                    resource_type,
+                    resource,
+                } = &tw.kind
+                {
                     let d = self.keep().then(|| {
                         obj([
                             ("resourceType", Value::from(resource_type.clone())),
@@ -1109,7 +1283,8 @@ impl Step<'_> {
                     return;
                 }
                 self.finish_task(fid, &tw);
-                let result: Value = serde_json::from_str(&output).unwrap_or(Value::String(output.clone()));
+                let result: Value =
+                    serde_json::from_str(&output).unwrap_or(Value::String(output.clone()));
                 if output.len() > MAX_PAYLOAD_BYTES {
                     let err = StatesError::new(
                         names::DATA_LIMIT_EXCEEDED,
@@ -1123,7 +1298,10 @@ impl Step<'_> {
                     return;
                 }
                 match &tw.kind {
-                    TaskKind::Service { resource_type, resource } => {
+                    TaskKind::Service {
+                        resource_type,
+                        resource,
+                    } => {
                         let d = self.keep().then(|| {
                             obj([
                                 ("resourceType", Value::from(resource_type.clone())),
@@ -1136,13 +1314,19 @@ impl Step<'_> {
                     }
                     TaskKind::Lambda => {
                         let d = self.keep().then(|| {
-                            obj([("output", Value::from(output.clone())), ("outputDetails", json!({"truncated": false}))])
+                            obj([
+                                ("output", Value::from(output.clone())),
+                                ("outputDetails", json!({"truncated": false})),
+                            ])
                         });
                         self.emit_in(fid, EventType::LambdaFunctionSucceeded, d);
                     }
                     TaskKind::Activity => {
                         let d = self.keep().then(|| {
-                            obj([("output", Value::from(output.clone())), ("outputDetails", json!({"truncated": false}))])
+                            obj([
+                                ("output", Value::from(output.clone())),
+                                ("outputDetails", json!({"truncated": false})),
+                            ])
                         });
                         self.emit_in(fid, EventType::ActivitySucceeded, d);
                     }
@@ -1159,7 +1343,10 @@ impl Step<'_> {
                     return;
                 }
                 self.finish_task(fid, &tw);
-                let err = StatesError { error: error.unwrap_or_default(), cause };
+                let err = StatesError {
+                    error: error.unwrap_or_default(),
+                    cause,
+                };
                 self.record_task_failed(fid, &tw.kind, &err);
                 self.fail_and_settle(fid, err.into());
             }
@@ -1182,7 +1369,10 @@ impl Step<'_> {
             d.insert("error".into(), Value::from(err.error.clone()));
         }
         let ty = match kind {
-            TaskKind::Service { resource_type, resource } => {
+            TaskKind::Service {
+                resource_type,
+                resource,
+            } => {
                 d.insert("resource".into(), Value::from(resource.clone()));
                 d.insert("resourceType".into(), Value::from(resource_type.clone()));
                 EventType::TaskFailed
@@ -1194,8 +1384,12 @@ impl Step<'_> {
     }
 
     fn task_timed_out(&mut self, fid: FrameId, task: TaskId, heartbeat: bool) {
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
-        let Await::Task(tw) = active.wait.clone() else { return };
+        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+            return;
+        };
+        let Await::Task(tw) = active.wait.clone() else {
+            return;
+        };
         if tw.task != task {
             return;
         }
@@ -1204,7 +1398,10 @@ impl Step<'_> {
         let mut d = Map::new();
         d.insert("error".into(), Value::from(names::TIMEOUT));
         let ty = match &tw.kind {
-            TaskKind::Service { resource_type, resource } => {
+            TaskKind::Service {
+                resource_type,
+                resource,
+            } => {
                 d.insert("resource".into(), Value::from(resource.clone()));
                 d.insert("resourceType".into(), Value::from(resource_type.clone()));
                 EventType::TaskTimedOut
@@ -1213,12 +1410,24 @@ impl Step<'_> {
             TaskKind::Activity => EventType::ActivityTimedOut,
         };
         self.emit_in(fid, ty, Some(d));
-        self.state_failed(fid, Failure { error: StatesError::bare(names::TIMEOUT), heartbeat });
+        self.state_failed(
+            fid,
+            Failure {
+                error: StatesError::bare(names::TIMEOUT),
+                heartbeat,
+            },
+        );
     }
 
     /// Applies ResultSelector, ResultPath, OutputPath and Assign to a Task,
     /// Parallel or Map result and leaves the state.
-    fn complete_with_result(&mut self, fid: FrameId, state: &State, active: &Active, result: Value) -> Result<(), Failure> {
+    fn complete_with_result(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        result: Value,
+    ) -> Result<(), Failure> {
         let selected = match &state.io.result_selector {
             Some(t) => self.eval_template(fid, state, active, t, &result, None)?,
             None => result,
@@ -1232,8 +1441,15 @@ impl Step<'_> {
 
     // ----- Parallel and Map -------------------------------------------------
 
-    fn run_parallel(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
-        let StateKind::Parallel(par) = &state.kind else { return Ok(()) };
+    fn run_parallel(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        mut active: Active,
+    ) -> Result<(), Failure> {
+        let StateKind::Parallel(par) = &state.kind else {
+            return Ok(());
+        };
         let effective = self.effective_input(fid, state, &active, &active.input)?;
         let input = match &state.io.parameters {
             Some(t) => self.eval_template(fid, state, &active, t, &effective, None)?,
@@ -1256,7 +1472,10 @@ impl Step<'_> {
                 graph: g,
                 vars: IndexMap::new(),
                 chain: started,
-                cur: Cur::Enter { state: start, input: input.clone() },
+                cur: Cur::Enter {
+                    state: start,
+                    input: input.clone(),
+                },
             });
             frames.push(Some(child));
         }
@@ -1277,7 +1496,9 @@ impl Step<'_> {
             if self.halted() {
                 return Ok(());
             }
-            let finished = self.frame(child).is_some_and(|f| matches!(f.cur, Cur::Done(_) | Cur::Failed(_)));
+            let finished = self
+                .frame(child)
+                .is_some_and(|f| matches!(f.cur, Cur::Done(_) | Cur::Failed(_)));
             if finished {
                 self.child_finished(fid, child);
                 if !matches!(self.frame(fid).map(|f| &f.cur), Some(Cur::Active(a)) if matches!(a.wait, Await::Children(_)))
@@ -1290,10 +1511,16 @@ impl Step<'_> {
     }
 
     fn run_map(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
-        let StateKind::Map(map) = &state.kind else { return Ok(()) };
+        let StateKind::Map(map) = &state.kind else {
+            return Ok(());
+        };
         if map.mode == baton_asl::model::MapMode::Distributed {
             return Err(self
-                .runtime(&active, state, "Distributed Map is not supported by Baton yet.".to_string())
+                .runtime(
+                    &active,
+                    state,
+                    "Distributed Map is not supported by Baton yet.".to_string(),
+                )
                 .into());
         }
         if map.items.is_some() || map.item_selector_jsonata.is_some() {
@@ -1303,13 +1530,30 @@ impl Step<'_> {
         let items = match &map.items_path {
             PathField::Default => effective.clone(),
             PathField::Null => Value::Object(Map::new()),
-            PathField::Path(p) => self.select(fid, state, &active, p, &effective, None).ok_or_else(|| {
-                self.runtime(&active, state, format!("Invalid path '{}' : {}", p.source(), not_found(p, &effective)))
-            })?,
+            PathField::Path(p) => self
+                .select(fid, state, &active, p, &effective, None)
+                .ok_or_else(|| {
+                    self.runtime(
+                        &active,
+                        state,
+                        format!(
+                            "Invalid path '{}' : {}",
+                            p.source(),
+                            not_found(p, &effective)
+                        ),
+                    )
+                })?,
         };
         let Value::Array(items) = items else {
             return Err(self
-                .runtime(&active, state, format!("Map state input must be an array but was: {}", to_text(&items)))
+                .runtime(
+                    &active,
+                    state,
+                    format!(
+                        "Map state input must be an array but was: {}",
+                        to_text(&items)
+                    ),
+                )
                 .into());
         };
         let max = match &map.max_concurrency {
@@ -1329,8 +1573,14 @@ impl Step<'_> {
             },
             Dynamic::Jsonata(_) => return Err(self.jsonata_unsupported(&active, state).into()),
         };
-        let max = if max == 0 { INLINE_MAP_MAX_CONCURRENCY } else { max.min(INLINE_MAP_MAX_CONCURRENCY) };
-        let d = self.keep().then(|| obj([("length", Value::from(items.len()))]));
+        let max = if max == 0 {
+            INLINE_MAP_MAX_CONCURRENCY
+        } else {
+            max.min(INLINE_MAP_MAX_CONCURRENCY)
+        };
+        let d = self
+            .keep()
+            .then(|| obj([("length", Value::from(items.len()))]));
         let started = self.emit_in(fid, EventType::MapStateStarted, d);
         let n = items.len();
         active.wait = Await::Children(Children {
@@ -1356,8 +1606,12 @@ impl Step<'_> {
             if self.halted() {
                 return;
             }
-            let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
-            let Await::Children(ch) = &active.wait else { return };
+            let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+                return;
+            };
+            let Await::Children(ch) = &active.wait else {
+                return;
+            };
             if ch.next >= ch.items.len() {
                 if ch.running == 0 {
                     self.children_succeeded(fid);
@@ -1367,20 +1621,37 @@ impl Step<'_> {
             if ch.running >= ch.max {
                 return;
             }
-            let Some(state) = self.state_of(fid, active.state) else { return };
-            let StateKind::Map(map) = &state.kind else { return };
+            let Some(state) = self.state_of(fid, active.state) else {
+                return;
+            };
+            let StateKind::Map(map) = &state.kind else {
+                return;
+            };
             let index = ch.next;
             let item = ch.items[index].clone();
             let effective = ch.effective.clone();
             let chain = ch.chain;
-            let d = self.keep().then(|| obj([("index", Value::from(index)), ("name", Value::from(state.name.clone()))]));
+            let d = self.keep().then(|| {
+                obj([
+                    ("index", Value::from(index)),
+                    ("name", Value::from(state.name.clone())),
+                ])
+            });
             let started = self.emit(chain, EventType::MapIterationStarted, d);
             let input = match &map.item_selector {
                 Some(t) => {
                     let ctx = self.context_object(fid, &state, &active, None, Some((index, &item)));
                     let r = {
-                        let vars = FrameVars { exec: self.exec, fid };
-                        let mut scope = Scope { input: &effective, context: &ctx, vars: &vars, env: &mut *self.env };
+                        let vars = FrameVars {
+                            exec: self.exec,
+                            fid,
+                        };
+                        let mut scope = Scope {
+                            input: &effective,
+                            context: &ctx,
+                            vars: &vars,
+                            env: &mut *self.env,
+                        };
                         t.eval(&mut scope)
                     };
                     match r {
@@ -1403,9 +1674,16 @@ impl Step<'_> {
                 graph,
                 vars: IndexMap::new(),
                 chain: started,
-                cur: Cur::Enter { state: start, input },
+                cur: Cur::Enter {
+                    state: start,
+                    input,
+                },
             });
-            if let Some(Frame { cur: Cur::Active(a), .. }) = self.frame_mut(fid) {
+            if let Some(Frame {
+                cur: Cur::Active(a),
+                ..
+            }) = self.frame_mut(fid)
+            {
                 if let Await::Children(ch) = &mut a.wait {
                     ch.frames[index] = Some(child);
                     ch.next += 1;
@@ -1413,7 +1691,9 @@ impl Step<'_> {
                 }
             }
             self.run_frame(child);
-            let finished = self.frame(child).is_some_and(|f| matches!(f.cur, Cur::Done(_) | Cur::Failed(_)));
+            let finished = self
+                .frame(child)
+                .is_some_and(|f| matches!(f.cur, Cur::Done(_) | Cur::Failed(_)));
             if finished && !self.record_child(fid, child) {
                 return;
             }
@@ -1430,9 +1710,15 @@ impl Step<'_> {
     /// Records a finished child; returns whether the parent is a Map that
     /// may start more iterations (or finish).
     fn record_child(&mut self, fid: FrameId, child: FrameId) -> bool {
-        let Some(child_frame) = self.frame(child).cloned() else { return false };
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return false };
-        let Await::Children(mut ch) = active.wait.clone() else { return false };
+        let Some(child_frame) = self.frame(child).cloned() else {
+            return false;
+        };
+        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+            return false;
+        };
+        let Await::Children(mut ch) = active.wait.clone() else {
+            return false;
+        };
         let index = child_frame.index;
         if ch.frames.get(index).copied().flatten() != Some(child) {
             return false;
@@ -1445,7 +1731,9 @@ impl Step<'_> {
                 ch.running = ch.running.saturating_sub(1);
                 self.exec.frames[child] = None;
                 if ch.map {
-                    let d = self.keep().then(|| obj([("index", Value::from(index)), ("name", Value::from(name))]));
+                    let d = self
+                        .keep()
+                        .then(|| obj([("index", Value::from(index)), ("name", Value::from(name))]));
                     self.emit(child_frame.chain, EventType::MapIterationSucceeded, d);
                     ch.chain = child_frame.chain;
                     self.set_wait(fid, Await::Children(ch));
@@ -1464,7 +1752,12 @@ impl Step<'_> {
                 self.exec.frames[child] = None;
                 let failing = child_frame.chain;
                 if ch.map {
-                    let d = self.keep().then(|| obj([("index", Value::from(index)), ("name", Value::from(name.clone()))]));
+                    let d = self.keep().then(|| {
+                        obj([
+                            ("index", Value::from(index)),
+                            ("name", Value::from(name.clone())),
+                        ])
+                    });
                     self.emit(failing, EventType::MapIterationFailed, d);
                 }
                 self.set_wait(fid, Await::Children(ch.clone()));
@@ -1473,13 +1766,22 @@ impl Step<'_> {
                     if let Some(c) = *c {
                         self.abort_frame(c, failing, true);
                         if ch.map {
-                            let d = self.keep().then(|| obj([("index", Value::from(i)), ("name", Value::from(name.clone()))]));
+                            let d = self.keep().then(|| {
+                                obj([
+                                    ("index", Value::from(i)),
+                                    ("name", Value::from(name.clone())),
+                                ])
+                            });
                             self.emit(prev, EventType::MapIterationAborted, d);
                         }
                         self.exec.frames[c] = None;
                     }
                 }
-                let ty = if ch.map { EventType::MapStateFailed } else { EventType::ParallelStateFailed };
+                let ty = if ch.map {
+                    EventType::MapStateFailed
+                } else {
+                    EventType::ParallelStateFailed
+                };
                 let last = self.exec.next_event_id - 1;
                 let id = self.emit(if ch.map { last } else { failing }, ty, None);
                 if let Some(f) = self.frame_mut(fid) {
@@ -1493,16 +1795,30 @@ impl Step<'_> {
     }
 
     fn children_succeeded(&mut self, fid: FrameId) {
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else { return };
-        let Await::Children(ch) = &active.wait else { return };
-        let Some(state) = self.state_of(fid, active.state) else { return };
+        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+            return;
+        };
+        let Await::Children(ch) = &active.wait else {
+            return;
+        };
+        let Some(state) = self.state_of(fid, active.state) else {
+            return;
+        };
         let last = self.exec.next_event_id - 1;
-        let ty = if ch.map { EventType::MapStateSucceeded } else { EventType::ParallelStateSucceeded };
+        let ty = if ch.map {
+            EventType::MapStateSucceeded
+        } else {
+            EventType::ParallelStateSucceeded
+        };
         self.emit(last, ty, None);
         if let Some(f) = self.frame_mut(fid) {
             f.chain = last;
         }
-        let results: Vec<Value> = ch.results.iter().map(|r| r.clone().unwrap_or(Value::Null)).collect();
+        let results: Vec<Value> = ch
+            .results
+            .iter()
+            .map(|r| r.clone().unwrap_or(Value::Null))
+            .collect();
         if let Err(f) = self.complete_with_result(fid, &state, &active, Value::Array(results)) {
             self.state_failed(fid, f);
         }
@@ -1528,7 +1844,11 @@ impl Step<'_> {
         };
         let recovery = recovery_of(&state).cloned().unwrap_or_default();
         let err = &failure.error;
-        if let Some(i) = recovery.retry.iter().position(|r| matches_error(&r.error_equals, err, failure.heartbeat)) {
+        if let Some(i) = recovery
+            .retry
+            .iter()
+            .position(|r| matches_error(&r.error_equals, err, failure.heartbeat))
+        {
             let r = &recovery.retry[i];
             let used = active.retries.get(i).copied().unwrap_or(0);
             if u64::from(used) < r.max_attempts {
@@ -1550,7 +1870,11 @@ impl Step<'_> {
                 return;
             }
         }
-        if let Some(catcher) = recovery.catch.iter().find(|c| matches_error(&c.error_equals, err, failure.heartbeat)) {
+        if let Some(catcher) = recovery
+            .catch
+            .iter()
+            .find(|c| matches_error(&c.error_equals, err, failure.heartbeat))
+        {
             match self.catch(fid, &state, &active, catcher, err) {
                 Ok(()) => return,
                 Err(f) => {
@@ -1562,42 +1886,75 @@ impl Step<'_> {
         self.set_cur(fid, Cur::Failed(failure.error));
     }
 
-    fn catch(&mut self, fid: FrameId, state: &State, active: &Active, catcher: &Catcher, err: &StatesError) -> Result<(), Failure> {
+    fn catch(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        catcher: &Catcher,
+        err: &StatesError,
+    ) -> Result<(), Failure> {
         let mut error_output = Map::new();
         error_output.insert("Error".into(), Value::from(err.error.clone()));
-        error_output.insert("Cause".into(), Value::from(err.cause.clone().unwrap_or_default()));
+        error_output.insert(
+            "Cause".into(),
+            Value::from(err.cause.clone().unwrap_or_default()),
+        );
         let error_output = Value::Object(error_output);
         let assigned = self.assign(fid, state, active, catcher.assign.as_ref(), &error_output)?;
         let output = self.result_path(state, &catcher.result_path, &active.input, error_output)?;
         self.record_exit(fid, state, &output, assigned);
-        self.set_cur(fid, Cur::Enter { state: catcher.next.1, input: output });
+        self.set_cur(
+            fid,
+            Cur::Enter {
+                state: catcher.next.1,
+                input: output,
+            },
+        );
         Ok(())
     }
 
     // ----- leaving a state ----------------------------------------------------
 
-    fn exit_state(&mut self, fid: FrameId, state: &State, output: Value, assigned: Option<IndexMap<String, Value>>) {
+    fn exit_state(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        output: Value,
+        assigned: Option<IndexMap<String, Value>>,
+    ) {
         if !matches!(state.kind, StateKind::Fail(_)) {
             self.record_exit(fid, state, &output, assigned);
         }
         let cur = match &state.transition {
-            Next::Next(_, i) => Cur::Enter { state: *i, input: output },
+            Next::Next(_, i) => Cur::Enter {
+                state: *i,
+                input: output,
+            },
             Next::End | Next::Choice => Cur::Done(output),
         };
         let cur = match &cur {
-            Cur::Enter { input, .. } | Cur::Done(input) if payload_too_large(input) => Cur::Failed(StatesError::new(
-                names::DATA_LIMIT_EXCEEDED,
-                format!(
-                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                    state.name
-                ),
-            )),
+            Cur::Enter { input, .. } | Cur::Done(input) if payload_too_large(input) => {
+                Cur::Failed(StatesError::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!(
+                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                        state.name
+                    ),
+                ))
+            }
             _ => cur,
         };
         self.set_cur(fid, cur);
     }
 
-    fn record_exit(&mut self, fid: FrameId, state: &State, output: &Value, assigned: Option<IndexMap<String, Value>>) {
+    fn record_exit(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        output: &Value,
+        assigned: Option<IndexMap<String, Value>>,
+    ) {
         let ty = match state.kind {
             StateKind::Pass(_) => EventType::PassStateExited,
             StateKind::Task(_) => EventType::TaskStateExited,
@@ -1617,7 +1974,10 @@ impl Step<'_> {
                     av.insert(k.clone(), Value::from(to_text(v)));
                 }
                 d.insert("assignedVariables".into(), Value::Object(av));
-                d.insert("assignedVariablesDetails".into(), json!({"truncated": false}));
+                d.insert(
+                    "assignedVariablesDetails".into(),
+                    json!({"truncated": false}),
+                );
             }
             d.insert("name".into(), Value::from(state.name.clone()));
             d.insert("output".into(), Value::from(to_text(output)));
@@ -1636,27 +1996,58 @@ impl Step<'_> {
 
     // ----- data flow ----------------------------------------------------------
 
-    fn effective_input(&mut self, fid: FrameId, state: &State, active: &Active, input: &Value) -> Result<Value, StatesError> {
+    fn effective_input(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        input: &Value,
+    ) -> Result<Value, StatesError> {
         match &state.io.input_path {
             PathField::Default => Ok(input.clone()),
             PathField::Null => Ok(Value::Object(Map::new())),
-            PathField::Path(p) => self.select(fid, state, active, p, input, None).ok_or_else(|| {
-                self.runtime(active, state, format!("Invalid path '{}' : {}", p.source(), not_found(p, input)))
-            }),
+            PathField::Path(p) => {
+                self.select(fid, state, active, p, input, None)
+                    .ok_or_else(|| {
+                        self.runtime(
+                            active,
+                            state,
+                            format!("Invalid path '{}' : {}", p.source(), not_found(p, input)),
+                        )
+                    })
+            }
         }
     }
 
-    fn output_path(&mut self, fid: FrameId, state: &State, active: &Active, output: Value) -> Result<Value, StatesError> {
+    fn output_path(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        output: Value,
+    ) -> Result<Value, StatesError> {
         match &state.io.output_path {
             PathField::Default => Ok(output),
             PathField::Null => Ok(Value::Object(Map::new())),
-            PathField::Path(p) => self.select(fid, state, active, p, &output, None).ok_or_else(|| {
-                self.runtime(active, state, format!("Invalid path '{}' : {}", p.source(), not_found(p, &output)))
-            }),
+            PathField::Path(p) => self
+                .select(fid, state, active, p, &output, None)
+                .ok_or_else(|| {
+                    self.runtime(
+                        active,
+                        state,
+                        format!("Invalid path '{}' : {}", p.source(), not_found(p, &output)),
+                    )
+                }),
         }
     }
 
-    fn result_path(&mut self, state: &State, field: &PathField, input: &Value, result: Value) -> Result<Value, StatesError> {
+    fn result_path(
+        &mut self,
+        state: &State,
+        field: &PathField,
+        input: &Value,
+        result: Value,
+    ) -> Result<Value, StatesError> {
         match field {
             PathField::Default => Ok(result),
             PathField::Null => Ok(input.clone()),
@@ -1671,7 +2062,15 @@ impl Step<'_> {
 
     /// Selects `path` by its root: `$` on `doc`, `$$` on the Context Object,
     /// `$name` on the variable.
-    fn select(&mut self, fid: FrameId, state: &State, active: &Active, path: &Path, doc: &Value, token: Option<&str>) -> Option<Value> {
+    fn select(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        path: &Path,
+        doc: &Value,
+        token: Option<&str>,
+    ) -> Option<Value> {
         match path.root() {
             Root::Input => path.select(doc),
             Root::Context => {
@@ -1679,7 +2078,10 @@ impl Step<'_> {
                 path.select(&ctx)
             }
             Root::Variable(name) => {
-                let vars = FrameVars { exec: self.exec, fid };
+                let vars = FrameVars {
+                    exec: self.exec,
+                    fid,
+                };
                 vars.get(name).and_then(|v| path.select(v))
             }
         }
@@ -1700,8 +2102,16 @@ impl Step<'_> {
             Value::Null
         };
         let r = {
-            let vars = FrameVars { exec: self.exec, fid };
-            let mut scope = Scope { input, context: &ctx, vars: &vars, env: &mut *self.env };
+            let vars = FrameVars {
+                exec: self.exec,
+                fid,
+            };
+            let mut scope = Scope {
+                input,
+                context: &ctx,
+                vars: &vars,
+                env: &mut *self.env,
+            };
             template.eval(&mut scope)
         };
         r.map_err(|e| self.prefix(active, state, e))
@@ -1742,13 +2152,19 @@ impl Step<'_> {
         let mut execution = Map::new();
         execution.insert("Id".into(), Value::from(ctx.execution_arn.clone()));
         execution.insert("Input".into(), ctx.input.clone());
-        execution.insert("StartTime".into(), Value::from(baton_asl::time::format_millis(self.exec.start_time)));
+        execution.insert(
+            "StartTime".into(),
+            Value::from(baton_asl::time::format_millis(self.exec.start_time)),
+        );
         execution.insert("Name".into(), Value::from(ctx.execution_name.clone()));
         execution.insert("RoleArn".into(), Value::from(ctx.role_arn.clone()));
         execution.insert("RedriveCount".into(), Value::from(ctx.redrive_count));
         let mut st = Map::new();
         st.insert("Name".into(), Value::from(state.name.clone()));
-        st.insert("EnteredTime".into(), Value::from(baton_asl::time::format_millis(active.entered_time)));
+        st.insert(
+            "EnteredTime".into(),
+            Value::from(baton_asl::time::format_millis(active.entered_time)),
+        );
         if recovery_of(state).is_some() {
             st.insert("RetryCount".into(), Value::from(active.retry_count));
         }
@@ -1763,7 +2179,10 @@ impl Step<'_> {
             m.insert("Task".into(), json!({ "Token": t }));
         }
         if let Some((index, value)) = item {
-            m.insert("Map".into(), json!({"Item": {"Index": index, "Value": value}}));
+            m.insert(
+                "Map".into(),
+                json!({"Item": {"Index": index, "Value": value}}),
+            );
         }
         let _ = fid;
         Value::Object(m)
@@ -1778,19 +2197,28 @@ impl Step<'_> {
 
     fn prefix(&self, active: &Active, state: &State, e: StatesError) -> StatesError {
         match e.cause {
-            Some(c) if !c.starts_with("An error occurred while executing the state") => StatesError {
+            Some(c) if !c.starts_with("An error occurred while executing the state") => {
+                StatesError {
+                    error: e.error,
+                    cause: Some(format!(
+                        "An error occurred while executing the state '{}' (entered at the event id #{}). {c}",
+                        state.name, active.entered_id
+                    )),
+                }
+            }
+            cause => StatesError {
                 error: e.error,
-                cause: Some(format!(
-                    "An error occurred while executing the state '{}' (entered at the event id #{}). {c}",
-                    state.name, active.entered_id
-                )),
+                cause,
             },
-            cause => StatesError { error: e.error, cause },
         }
     }
 
     fn jsonata_unsupported(&self, active: &Active, state: &State) -> StatesError {
-        self.runtime(active, state, "JSONata expressions are not supported by Baton yet.".to_string())
+        self.runtime(
+            active,
+            state,
+            "JSONata expressions are not supported by Baton yet.".to_string(),
+        )
     }
 }
 
@@ -1803,7 +2231,10 @@ struct FrameVars<'a> {
 impl Vars for FrameVars<'_> {
     fn get(&self, name: &str) -> Option<&Value> {
         let mut fid = Some(self.fid);
-        while let Some(f) = fid.and_then(|i| self.exec.frames.get(i)).and_then(Option::as_ref) {
+        while let Some(f) = fid
+            .and_then(|i| self.exec.frames.get(i))
+            .and_then(Option::as_ref)
+        {
             if let Some(v) = f.vars.get(name) {
                 return Some(v);
             }
@@ -1839,7 +2270,9 @@ fn recovery_of(state: &State) -> Option<&Recovery> {
 pub fn matches_error(error_equals: &[String], err: &StatesError, heartbeat: bool) -> bool {
     error_equals.iter().any(|name| match name.as_str() {
         names::ALL => err.error != names::RUNTIME,
-        names::TASK_FAILED => err.error != names::TIMEOUT && err.error != names::RUNTIME && !err.error.is_empty(),
+        names::TASK_FAILED => {
+            err.error != names::TIMEOUT && err.error != names::RUNTIME && !err.error.is_empty()
+        }
         names::HEARTBEAT_TIMEOUT => heartbeat || err.error == names::HEARTBEAT_TIMEOUT,
         other => other == err.error,
     })

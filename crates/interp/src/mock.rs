@@ -14,8 +14,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::driver::{TaskAnswer, TaskHandler};
 use crate::TaskRequest;
+use crate::driver::{TaskAnswer, TaskHandler};
 
 /// A mock configuration problem, or a Task with no mock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,11 @@ impl TestCase {
         let cases = m
             .get("TestCases")
             .and_then(Value::as_object)
-            .ok_or_else(|| Error(format!("state machine '{machine}' has no \"TestCases\" object")))?;
+            .ok_or_else(|| {
+                Error(format!(
+                    "state machine '{machine}' has no \"TestCases\" object"
+                ))
+            })?;
         let tc = cases.get(case).and_then(Value::as_object).ok_or_else(|| {
             Error(format!(
                 "state machine '{machine}' has no test case '{case}' (it has: {})",
@@ -71,31 +75,47 @@ impl TestCase {
         let responses = config.get("MockedResponses").and_then(Value::as_object);
         let mut states = HashMap::new();
         for (state, mock) in tc {
-            let mock = mock
-                .as_str()
-                .ok_or_else(|| Error(format!("test case '{case}': the mock for state '{state}' must be a string")))?;
+            let mock = mock.as_str().ok_or_else(|| {
+                Error(format!(
+                    "test case '{case}': the mock for state '{state}' must be a string"
+                ))
+            })?;
             let r = responses.and_then(|r| r.get(mock)).and_then(Value::as_object).ok_or_else(|| {
                 Error(format!("test case '{case}': state '{state}' uses mocked response '{mock}', which is not defined"))
             })?;
             states.insert(state.clone(), parse_responses(mock, r)?);
         }
-        Ok(TestCase { states, calls: HashMap::new(), missing: None })
+        Ok(TestCase {
+            states,
+            calls: HashMap::new(),
+            missing: None,
+        })
     }
 }
 
 fn parse_responses(mock: &str, r: &Map<String, Value>) -> Result<Vec<Response>, Error> {
     let mut out = Vec::new();
     for (key, v) in r {
-        let bad = || Error(format!("mocked response '{mock}': '{key}' is not an invocation index or range like '1-2'"));
+        let bad = || {
+            Error(format!(
+                "mocked response '{mock}': '{key}' is not an invocation index or range like '1-2'"
+            ))
+        };
         let (from, to) = match key.split_once('-') {
-            Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+            Some((a, b)) => (
+                a.trim().parse().map_err(|_| bad())?,
+                b.trim().parse().map_err(|_| bad())?,
+            ),
             None => {
                 let n = key.trim().parse().map_err(|_| bad())?;
                 (n, n)
             }
         };
         let answer = if let Some(ret) = v.get("Return") {
-            TaskAnswer::Succeed { output: ret.clone(), submitted: None }
+            TaskAnswer::Succeed {
+                output: ret.clone(),
+                submitted: None,
+            }
         } else if let Some(t) = v.get("Throw") {
             TaskAnswer::Fail {
                 error: t.get("Error").and_then(Value::as_str).map(str::to_string),
@@ -103,7 +123,9 @@ fn parse_responses(mock: &str, r: &Map<String, Value>) -> Result<Vec<Response>, 
                 submitted: None,
             }
         } else {
-            return Err(Error(format!("mocked response '{mock}' entry '{key}' needs \"Return\" or \"Throw\"")));
+            return Err(Error(format!(
+                "mocked response '{mock}' entry '{key}' needs \"Return\" or \"Throw\""
+            )));
         };
         out.push(Response { from, to, answer });
     }
@@ -123,12 +145,22 @@ impl TaskHandler for TestCase {
             Some(r) => r.answer.clone(),
             None => {
                 let msg = if self.states.contains_key(&request.state_name) {
-                    format!("Task state '{}' has no mocked response for call {call}", request.state_name)
+                    format!(
+                        "Task state '{}' has no mocked response for call {call}",
+                        request.state_name
+                    )
                 } else {
-                    format!("Task state '{}' has no mocked response in this test case", request.state_name)
+                    format!(
+                        "Task state '{}' has no mocked response in this test case",
+                        request.state_name
+                    )
                 };
                 self.missing.get_or_insert(Error(msg.clone()));
-                TaskAnswer::Fail { error: Some("Baton.NoMock".into()), cause: Some(msg), submitted: None }
+                TaskAnswer::Fail {
+                    error: Some("Baton.NoMock".into()),
+                    cause: Some(msg),
+                    submitted: None,
+                }
             }
         }
     }
@@ -149,6 +181,10 @@ impl TaskHandler for NoTasks {
             request.state_name, request.resource
         );
         self.missing.get_or_insert(Error(msg.clone()));
-        TaskAnswer::Fail { error: Some("Baton.NoMock".into()), cause: Some(msg), submitted: None }
+        TaskAnswer::Fail {
+            error: Some("Baton.NoMock".into()),
+            cause: Some(msg),
+            submitted: None,
+        }
     }
 }

@@ -11,7 +11,10 @@ pub enum TaskKind {
     /// `arn:aws:states:::aws-sdk:<service>:<api>`: Task* events with a
     /// `resourceType` (`sqs`, `aws-sdk:sqs`) and `resource`
     /// (`sendMessage.waitForTaskToken`).
-    Service { resource_type: String, resource: String },
+    Service {
+        resource_type: String,
+        resource: String,
+    },
     /// A bare Lambda function ARN: LambdaFunction* events.
     Lambda,
     /// An activity ARN: Activity* events.
@@ -53,19 +56,27 @@ pub fn classify(resource: &str) -> TaskKind {
                     }
                 }
                 if let Some((service, api)) = rest.split_once(':') {
-                    return TaskKind::Service { resource_type: service.to_string(), resource: api.to_string() };
+                    return TaskKind::Service {
+                        resource_type: service.to_string(),
+                        resource: api.to_string(),
+                    };
                 }
             }
             _ => {}
         }
     }
-    TaskKind::Service { resource_type: String::new(), resource: resource.to_string() }
+    TaskKind::Service {
+        resource_type: String::new(),
+        resource: resource.to_string(),
+    }
 }
 
 /// Whether the integration pattern records TaskSubmitted before the result
 /// (`.sync`, `.sync:2`, `.waitForTaskToken`).
 pub fn needs_submit(resource: &str) -> bool {
-    resource.ends_with(".waitForTaskToken") || resource.ends_with(".sync") || resource.ends_with(".sync:2")
+    resource.ends_with(".waitForTaskToken")
+        || resource.ends_with(".sync")
+        || resource.ends_with(".sync:2")
 }
 
 #[cfg(test)]
@@ -76,17 +87,32 @@ mod tests {
     fn classifies_resources() {
         assert_eq!(
             classify("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
-            TaskKind::Service { resource_type: "sqs".into(), resource: "sendMessage.waitForTaskToken".into() }
+            TaskKind::Service {
+                resource_type: "sqs".into(),
+                resource: "sendMessage.waitForTaskToken".into()
+            }
         );
         assert_eq!(
             classify("arn:aws:states:::aws-sdk:sfn:sendTaskSuccess"),
-            TaskKind::Service { resource_type: "aws-sdk:sfn".into(), resource: "sendTaskSuccess".into() }
+            TaskKind::Service {
+                resource_type: "aws-sdk:sfn".into(),
+                resource: "sendTaskSuccess".into()
+            }
         );
-        assert_eq!(classify("arn:aws:lambda:us-east-1:111111111111:function:f"), TaskKind::Lambda);
-        assert_eq!(classify("arn:aws:states:us-east-1:111111111111:activity:a"), TaskKind::Activity);
+        assert_eq!(
+            classify("arn:aws:lambda:us-east-1:111111111111:function:f"),
+            TaskKind::Lambda
+        );
+        assert_eq!(
+            classify("arn:aws:states:us-east-1:111111111111:activity:a"),
+            TaskKind::Activity
+        );
         assert_eq!(
             classify("arn:aws:states:::states:startExecution.sync:2"),
-            TaskKind::Service { resource_type: "states".into(), resource: "startExecution.sync:2".into() }
+            TaskKind::Service {
+                resource_type: "states".into(),
+                resource: "startExecution.sync:2".into()
+            }
         );
     }
 }
