@@ -24,8 +24,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = path.source();
     let _ = path.root();
     let _ = path.is_reference();
+    let _ = path.is_definite();
+    let _ = path.is_root_only();
     let doc = document();
-    let _ = path.select(&doc);
+    let selected = path.select(&doc);
+    // The borrowing and explaining forms agree with `select`.
+    assert_eq!(path.select_ref(&doc).map(|v| v.into_owned()), selected);
+    assert_eq!(path.try_select(&doc).ok().map(|v| v.into_owned()), selected);
+    if !path.is_definite() {
+        assert!(matches!(selected, None | Some(Value::Array(_))));
+    }
+    let _ = path.select(&Value::Null);
+    let _ = path.select(&json!([[1, [2, [3]]], { "x": { "x": { "x": 1 } } }]));
     let _ = path.write(doc.clone(), json!({ "written": true }));
     let _ = path.write(json!({}), json!(1));
     let _ = path.write(json!("scalar"), Value::Null);

@@ -10,8 +10,8 @@ pub struct Diagnostic {
     pub code: &'static str,
     /// What is wrong, worded as AWS words it.
     pub message: String,
-    /// JSON pointer into the definition, e.g. `/States/Wait/Timestamp` (empty
-    /// for the root).
+    /// JSON pointer into the definition, e.g. `/States/Wait/Timestamp`; `/`
+    /// for the whole definition, empty when AWS reports no location.
     pub location: String,
 }
 
@@ -39,13 +39,11 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
-    /// AWS's form: `CODE: message at /States/X/Field`.
+    /// AWS's form: `CODE: message at /States/X/Field`; a diagnostic with no
+    /// location reads `… at null`, as AWS prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
-        if !self.location.is_empty() {
-            write!(f, " at {}", self.location)?;
-        }
-        Ok(())
+        let at = if self.location.is_empty() { "null" } else { &self.location };
+        write!(f, "{}: {} at {at}", self.code, self.message)
     }
 }
 

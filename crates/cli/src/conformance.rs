@@ -1,10 +1,50 @@
-//! `baton conformance`.
+//! `baton conformance PATH`: replays a conformance suite and prints counts.
+//!
+//! PATH is either a folder laid out like LocalStack's Step Functions snapshot
+//! suite (`INDEX.json`, `v2/**/*.snapshot.json`, `json/templates/**`) or the
+//! asl-validator definitions (`definitions/valid-*.json`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub(crate) struct Args {}
+use baton_conformance::localstack;
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The suite's root folder.
+    path: PathBuf,
+    /// Known-failures file (`node-id  # reason` per line); defaults to the
+    /// list built in (conformance/known-failures.txt).
+    #[arg(long)]
+    known_failures: Option<PathBuf>,
+    /// Only run entries whose node id contains this.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Show the first difference of every failure.
+    #[arg(long)]
+    verbose: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.path.join("definitions").is_dir() && !args.path.join("INDEX.json").is_file() {
+        let report = baton_conformance::asl_validator::run(&args.path)?;
+        println!("{report}");
+        return Ok(if report.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let known = localstack::read_known_failures(args.known_failures.as_deref())?;
+    let options = localstack::Options {
+        filter: args.filter,
+        table: None,
+    };
+    let report = localstack::run(&args.path, &options)?;
+    println!("{}", report.render(args.verbose, &known));
+    Ok(if report.unexpected_failures(&known).is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -18,7 +18,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let options = load::Options { express: args.express };
+    let options = load::Options {
+        express: args.express,
+    };
     let mut all_valid = true;
     for file in &args.files {
         let src = crate::read_file(file)?;
@@ -32,5 +34,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if all_valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -149,6 +149,9 @@ enum TimerPurpose {
 struct Failure {
     error: StatesError,
     heartbeat: bool,
+    /// `MapStateFailed`/`ParallelStateFailed`, recorded only when neither a
+    /// retrier takes the error (a retried Map or Parallel records nothing).
+    state_failed: Option<EventType>,
 }
 
 impl From<StatesError> for Failure {
@@ -156,6 +159,7 @@ impl From<StatesError> for Failure {
         Failure {
             error,
             heartbeat: false,
+            state_failed: None,
         }
     }
 }
@@ -602,7 +606,9 @@ impl Step<'_> {
         if let Some(c) = &err.cause {
             d.insert("cause".into(), Value::from(c.clone()));
         }
-        d.insert("error".into(), Value::from(err.error.clone()));
+        if !err.error.is_empty() {
+            d.insert("error".into(), Value::from(err.error.clone()));
+        }
         // Bypass the history cap check: this is the event that ends it.
         let id = self.exec.next_event_id;
         self.exec.next_event_id += 1;
@@ -619,7 +625,7 @@ impl Step<'_> {
         self.complete(Completion {
             status: Status::Failed,
             output: None,
-            error: Some(err.error),
+            error: (!err.error.is_empty()).then_some(err.error),
             cause: err.cause,
         });
     }
@@ -871,7 +877,7 @@ impl Step<'_> {
                     env: &mut *self.env,
                 };
                 let v = call
-                    .eval(&mut scope)
+                    .eval_field(field, &mut scope)
                     .map_err(|e| self.prefix(active, state, e))?;
                 Some(match v {
                     Value::String(s) => s,
@@ -948,23 +954,60 @@ impl Step<'_> {
             WaitFor::Seconds(Dynamic::Literal(s)) => now + (*s as i64) * 1000,
             WaitFor::Seconds(Dynamic::Path(p)) => {
                 let v = self.select(fid, state, &active, p, &effective, None);
-                match v.as_ref().and_then(Value::as_i64) {
-                    Some(s) if s >= 0 => now.saturating_add(s.saturating_mul(1000)),
-                    Some(_) | None => {
-                        return Err(self
-                            .runtime(
-                                &active,
-                                state,
-                                format!("The SecondsPath parameter does not reference an input value: {}", p.source()),
-                            )
-                            .into());
+                let fail = |this: &Self, what: String| -> Failure {
+                    this.runtime(&active, state, what).into()
+                };
+                match v {
+                    None => {
+                        return Err(fail(
+                            self,
+                            format!(
+                                "The SecondsPath parameter does not reference an input value: {}",
+                                p.source()
+                            ),
+                        ));
+                    }
+                    Some(Value::Number(n)) => match n.as_i64() {
+                        Some(s) if s < 0 => {
+                            return Err(fail(
+                                self,
+                                format!(
+                                    "The SecondsPath parameter references a negative value: {} == {n}",
+                                    p.source()
+                                ),
+                            ));
+                        }
+                        Some(s) => now.saturating_add(s.saturating_mul(1000)),
+                        None => {
+                            return Err(fail(
+                                self,
+                                format!(
+                                    "The SecondsPath parameter cannot be parsed as a long value: {} == {n}",
+                                    p.source()
+                                ),
+                            ));
+                        }
+                    },
+                    Some(other) => {
+                        let shown = match &other {
+                            Value::String(s) => s.clone(),
+                            o => to_text(o),
+                        };
+                        return Err(fail(
+                            self,
+                            format!(
+                                "The SecondsPath parameter cannot be parsed as a long value: {} == {shown}",
+                                p.source()
+                            ),
+                        ));
                     }
                 }
             }
-            WaitFor::Timestamp(Dynamic::Literal(ts)) => match baton_asl::time::parse_rfc3339(ts) {
-                Some(ns) => (ns / 1_000_000) as i64,
-                None => {
-                    return Err(self
+            WaitFor::Timestamp(Dynamic::Literal(ts)) => {
+                match baton_asl::time::parse_rfc3339_millis(ts) {
+                    Some(ms) => ms,
+                    None => {
+                        return Err(self
                         .runtime(
                             &active,
                             state,
@@ -973,16 +1016,17 @@ impl Step<'_> {
                             ),
                         )
                         .into());
+                    }
                 }
-            },
+            }
             WaitFor::Timestamp(Dynamic::Path(p)) => {
                 let v = self.select(fid, state, &active, p, &effective, None);
                 match v
                     .as_ref()
                     .and_then(Value::as_str)
-                    .and_then(baton_asl::time::parse_rfc3339)
+                    .and_then(baton_asl::time::parse_rfc3339_millis)
                 {
-                    Some(ns) => (ns / 1_000_000) as i64,
+                    Some(ms) => ms,
                     None => {
                         let shown = match &v {
                             Some(Value::String(s)) => s.clone(),
@@ -1415,6 +1459,7 @@ impl Step<'_> {
             Failure {
                 error: StatesError::bare(names::TIMEOUT),
                 heartbeat,
+                state_failed: None,
             },
         );
     }
@@ -1561,7 +1606,11 @@ impl Step<'_> {
             Dynamic::Path(p) => match self.select(fid, state, &active, p, &effective, None) {
                 Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0) as usize,
                 other => {
-                    let shown = other.map_or_else(|| "null".to_string(), |v| to_text(&v));
+                    let shown = match other {
+                        Some(Value::String(s)) => s,
+                        Some(v) => to_text(&v),
+                        None => "null".to_string(),
+                    };
                     return Err(self
                         .runtime(
                             &active,
@@ -1782,12 +1831,17 @@ impl Step<'_> {
                 } else {
                     EventType::ParallelStateFailed
                 };
-                let last = self.exec.next_event_id - 1;
-                let id = self.emit(if ch.map { last } else { failing }, ty, None);
                 if let Some(f) = self.frame_mut(fid) {
-                    f.chain = id;
+                    f.chain = failing;
                 }
-                self.state_failed(fid, err.into());
+                self.state_failed(
+                    fid,
+                    Failure {
+                        error: err,
+                        heartbeat: false,
+                        state_failed: Some(ty),
+                    },
+                );
                 false
             }
             _ => false,
@@ -1869,6 +1923,9 @@ impl Step<'_> {
                 self.set_cur(fid, Cur::Active(active));
                 return;
             }
+        }
+        if let Some(ty) = failure.state_failed {
+            self.emit_in(fid, ty, None);
         }
         if let Some(catcher) = recovery
             .catch
@@ -2309,8 +2366,80 @@ fn payload_too_large(v: &Value) -> bool {
 }
 
 /// Jayway's message for a path that selects nothing.
-fn not_found(path: &Path, _doc: &Value) -> String {
-    format!("No results for path: {}", path.source())
+///
+/// Jayway reports a missing leaf as `No results for path: $['a']['b']` and a
+/// missing intermediate member as `Missing property in path $['a']`.
+fn not_found(path: &Path, doc: &Value) -> String {
+    let Some(segments) = simple_segments(path.source()) else {
+        return format!("No results for path: {}", path.source());
+    };
+    let mut shown = String::from("$");
+    let mut cur = Some(doc);
+    for (i, seg) in segments.iter().enumerate() {
+        let next = match (seg, cur) {
+            (Segment::Name(n), Some(Value::Object(o))) => {
+                shown.push_str(&format!("['{n}']"));
+                o.get(n.as_str())
+            }
+            (Segment::Index(k), Some(Value::Array(a))) => {
+                shown.push_str(&format!("[{k}]"));
+                usize::try_from(*k).ok().and_then(|k| a.get(k))
+            }
+            (Segment::Name(n), _) => {
+                shown.push_str(&format!("['{n}']"));
+                None
+            }
+            (Segment::Index(k), _) => {
+                shown.push_str(&format!("[{k}]"));
+                None
+            }
+        };
+        if next.is_none() && i + 1 < segments.len() {
+            return format!("Missing property in path {shown}");
+        }
+        cur = next;
+    }
+    let mut full = String::from("$");
+    for seg in &segments {
+        match seg {
+            Segment::Name(n) => full.push_str(&format!("['{n}']")),
+            Segment::Index(k) => full.push_str(&format!("[{k}]")),
+        }
+    }
+    format!("No results for path: {full}")
+}
+
+enum Segment {
+    Name(String),
+    Index(i64),
+}
+
+/// The segments of a path made only of `.name`, `['name']` and `[n]`.
+fn simple_segments(src: &str) -> Option<Vec<Segment>> {
+    let mut rest = src.strip_prefix('$')?;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let name = &r[..end];
+            if name.is_empty() || name.contains(['*', '(', ')', '?', '@', ' ', ',', ':']) {
+                return None;
+            }
+            out.push(Segment::Name(name.to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']")?;
+            out.push(Segment::Name(r[..end].to_string()));
+            rest = &r[end + 2..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            out.push(Segment::Index(r[..end].trim().parse().ok()?));
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 /// Compact JSON text.

@@ -20,7 +20,14 @@ pub(crate) enum GraphKind {
     Processor,
 }
 
-const TOP_FIELDS: &[&str] = &["Comment", "StartAt", "States", "Version", "TimeoutSeconds", "QueryLanguage"];
+const TOP_FIELDS: &[&str] = &[
+    "Comment",
+    "StartAt",
+    "States",
+    "Version",
+    "TimeoutSeconds",
+    "QueryLanguage",
+];
 const BRANCH_FIELDS: &[&str] = &["Comment", "StartAt", "States"];
 const PROCESSOR_FIELDS: &[&str] = &["Comment", "StartAt", "States", "ProcessorConfig"];
 
@@ -40,12 +47,22 @@ pub(crate) fn definition(cx: &mut Cx, value: &Value) -> Option<Definition> {
     let query_language = query_language(cx, obj, loc).unwrap_or_default();
     cx.top_ql = query_language;
     let graph = graph(cx, obj, loc, GraphKind::Top);
-    Some(Definition { comment, version, timeout_seconds, query_language, graph: graph? })
+    Some(Definition {
+        comment,
+        version,
+        timeout_seconds,
+        query_language,
+        graph: graph?,
+    })
 }
 
 /// A `QueryLanguage` field: reported when it is not one of the two values.
 /// AWS resolves exactly `JSONPath` to JSONPath and any other value to JSONata.
-pub(crate) fn query_language(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<QueryLanguage> {
+pub(crate) fn query_language(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+) -> Option<QueryLanguage> {
     let v = obj.get("QueryLanguage")?;
     if !matches!(v.as_str(), Some("JSONPath" | "JSONata")) {
         cx.schema(
@@ -53,11 +70,20 @@ pub(crate) fn query_language(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -
             child(loc, "QueryLanguage"),
         );
     }
-    Some(if v.as_str() == Some("JSONPath") { QueryLanguage::JsonPath } else { QueryLanguage::Jsonata })
+    Some(if v.as_str() == Some("JSONPath") {
+        QueryLanguage::JsonPath
+    } else {
+        QueryLanguage::Jsonata
+    })
 }
 
 /// A graph: `StartAt` and `States`, in the object at `loc`.
-pub(crate) fn graph(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, kind: GraphKind) -> Option<Graph> {
+pub(crate) fn graph(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+    kind: GraphKind,
+) -> Option<Graph> {
     let allowed = match kind {
         GraphKind::Top => TOP_FIELDS,
         GraphKind::Branch => BRANCH_FIELDS,
@@ -73,7 +99,9 @@ pub(crate) fn graph(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, kind: Grap
 
     let states_loc = child(loc, "States");
     let mut states: IndexMap<String, State> = IndexMap::new();
+    // Per state in definition order: its targets and whether it is terminal.
     let mut edges: Vec<Vec<Edge>> = Vec::new();
+    let mut terminal: Vec<bool> = Vec::new();
     let mut complete = start_at.is_some() && states_obj.is_some();
     if let Some(states_obj) = states_obj {
         if states_obj.is_empty() {
@@ -90,20 +118,28 @@ pub(crate) fn graph(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, kind: Grap
                 );
             }
             if !cx.names.insert(name.clone()) {
-                cx.err(aws::DUPLICATE_STATE_NAME, format!("Duplicate State name: {name}"), &sloc);
+                cx.err(
+                    aws::DUPLICATE_STATE_NAME,
+                    format!("Duplicate State name: {name}"),
+                    &sloc,
+                );
             }
             let Value::Object(sobj) = raw else {
                 cx.schema("Value must be an object", &sloc);
                 complete = false;
+                edges.push(Vec::new());
+                terminal.push(false);
                 continue;
             };
-            match state::state(cx, name, sobj, &sloc) {
-                Some((st, e)) => {
+            let (st, e, t) = state::state(cx, name, sobj, &sloc);
+            match st {
+                Some(st) => {
                     states.insert(name.clone(), st);
-                    edges.push(e);
                 }
                 None => complete = false,
             }
+            edges.push(e);
+            terminal.push(t);
         }
     }
 
@@ -126,20 +162,27 @@ pub(crate) fn graph(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, kind: Grap
     }
     for e in edges.iter().flatten() {
         if !names.contains(&e.target) {
-            cx.err(aws::MISSING_TRANSITION_TARGET, format!("Missing 'Next' target: {}", e.target), &e.location);
+            cx.err(
+                aws::MISSING_TRANSITION_TARGET,
+                format!("Missing 'Next' target: {}", e.target),
+                &e.location,
+            );
             complete = false;
         }
     }
 
     // Terminal states and reachability are judged on whatever states parsed.
     if !names.is_empty() {
-        let has_terminal = states.values().any(|s| s.transition == Transition::End);
-        if states.len() == names.len() && !has_terminal {
-            cx.err(codes::MISSING_END_STATE, "Workflow has no terminal state", "");
+        if !terminal.contains(&true) {
+            cx.err(
+                codes::MISSING_END_STATE,
+                "Workflow has no terminal state",
+                "",
+            );
         } else if let Some(start) = start {
-            let reachable = reachable(&names, start, &edges, &states);
+            let reachable = reachable(&names, start, &edges);
             for (i, name) in names.iter().enumerate() {
-                if !reachable[i] && states.contains_key(name) {
+                if !reachable[i] {
                     cx.err(
                         aws::MISSING_TRANSITION_TARGET,
                         format!("State \"{name}\" is not reachable."),
@@ -157,11 +200,15 @@ pub(crate) fn graph(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, kind: Grap
     for st in states.values_mut() {
         resolve(st, &names);
     }
-    Some(Graph { start_at: start_at?.to_string(), start, states })
+    Some(Graph {
+        start_at: start_at?.to_string(),
+        start,
+        states,
+    })
 }
 
 /// Which states can be reached from `start`.
-fn reachable(names: &[String], start: usize, edges: &[Vec<Edge>], states: &IndexMap<String, State>) -> Vec<bool> {
+fn reachable(names: &[String], start: usize, edges: &[Vec<Edge>]) -> Vec<bool> {
     let mut seen = vec![false; names.len()];
     let mut queue = VecDeque::from([start]);
     while let Some(i) = queue.pop_front() {
@@ -169,9 +216,7 @@ fn reachable(names: &[String], start: usize, edges: &[Vec<Edge>], states: &Index
             continue;
         }
         seen[i] = true;
-        let Some(name) = names.get(i) else { continue };
-        let Some(pos) = states.get_index_of(name) else { continue };
-        for e in edges.get(pos).into_iter().flatten() {
+        for e in edges.get(i).into_iter().flatten() {
             if let Some(j) = names.iter().position(|n| *n == e.target) {
                 queue.push_back(j);
             }

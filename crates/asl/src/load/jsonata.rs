@@ -68,7 +68,14 @@ pub(crate) fn check_value(cx: &mut Cx, v: &Value, loc: &str) {
 
 /// Parses a JSONata expression; the error is jsonata's message.
 pub fn parse(src: &str) -> Result<(), String> {
-    let mut p = Parser { lx: Lexer { chars: src.chars().collect(), pos: 0 }, cur: Tok::End, depth: 0 };
+    let mut p = Parser {
+        lx: Lexer {
+            chars: src.chars().collect(),
+            pos: 0,
+        },
+        cur: Tok::End,
+        depth: 0,
+    };
     p.advance(None, false)?;
     p.expression(0)?;
     if p.cur != Tok::End {
@@ -105,8 +112,8 @@ impl Tok {
 
 const DOUBLE_OPS: &[&str] = &["..", ":=", "!=", ">=", "<=", "**", "~>"];
 const SINGLE_OPS: &[&str] = &[
-    ".", "[", "]", "{", "}", "(", ")", ",", "@", "#", ";", ":", "?", "+", "-", "*", "/", "%", "|", "=", "<", ">", "^",
-    "&", "!", "~",
+    ".", "[", "]", "{", "}", "(", ")", ",", "@", "#", ";", ":", "?", "+", "-", "*", "/", "%", "|",
+    "=", "<", ">", "^", "&", "!", "~",
 ];
 
 fn is_single_op(c: char) -> bool {
@@ -149,7 +156,9 @@ impl Lexer {
             }
             break;
         }
-        let Some(c) = self.at(self.pos) else { return Ok(Tok::End) };
+        let Some(c) = self.at(self.pos) else {
+            return Ok(Tok::End);
+        };
         if !after_operand && c == '/' {
             self.pos += 1;
             return self.regex();
@@ -163,7 +172,11 @@ impl Lexer {
         }
         if is_single_op(c) {
             self.pos += 1;
-            let op = SINGLE_OPS.iter().find(|o| o.starts_with(c)).copied().unwrap_or(".");
+            let op = SINGLE_OPS
+                .iter()
+                .find(|o| o.starts_with(c))
+                .copied()
+                .unwrap_or(".");
             return Ok(Tok::Op(op));
         }
         if c == '"' || c == '\'' {
@@ -222,7 +235,8 @@ impl Lexer {
                     'u' => {
                         let hex: String = (0..4).filter_map(|i| self.at(self.pos + i)).collect();
                         if hex.len() != 4 || !hex.chars().all(|h| h.is_ascii_hexdigit()) {
-                            return Err("The escape sequence \\u must be followed by 4 hex digits".to_string());
+                            return Err("The escape sequence \\u must be followed by 4 hex digits"
+                                .to_string());
                         }
                         self.pos += 4;
                     }
@@ -244,7 +258,9 @@ impl Lexer {
                 self.pos += 1;
             }
         }
-        if self.at(self.pos) == Some('.') && self.at(self.pos + 1).is_some_and(|c| c.is_ascii_digit()) {
+        if self.at(self.pos) == Some('.')
+            && self.at(self.pos + 1).is_some_and(|c| c.is_ascii_digit())
+        {
             self.pos += 1;
             while self.at(self.pos).is_some_and(|c| c.is_ascii_digit()) {
                 self.pos += 1;
@@ -314,20 +330,20 @@ struct Parser {
 
 impl Parser {
     fn advance(&mut self, expect: Option<&str>, after_operand: bool) -> Result<(), String> {
-        if let Some(id) = expect {
-            if !self.cur.is(id) {
-                return Err(if self.cur == Tok::End {
-                    format!("Expected \"{id}\" before end of expression")
-                } else {
-                    format!("Expected \"{id}\", got \"{}\"", self.cur.text())
-                });
-            }
+        if let Some(id) = expect
+            && !self.cur.is(id)
+        {
+            return Err(if self.cur == Tok::End {
+                format!("Expected \"{id}\" before end of expression")
+            } else {
+                format!("Expected \"{id}\", got \"{}\"", self.cur.text())
+            });
         }
         let t = self.lx.next(after_operand)?;
-        if let Tok::Op(o) = t {
-            if o == "!" || o == "~" {
-                return Err(format!("Unknown operator: \"{o}\""));
-            }
+        if let Tok::Op(o) = t
+            && (o == "!" || o == "~")
+        {
+            return Err(format!("Unknown operator: \"{o}\""));
         }
         self.cur = t;
         Ok(())
@@ -427,7 +443,9 @@ impl Parser {
                     self.advance(Some("|"), true)?;
                     Ok(Node::Other)
                 }
-                _ => Err(format!("The symbol \"{o}\" cannot be used as a unary operator")),
+                _ => Err(format!(
+                    "The symbol \"{o}\" cannot be used as a unary operator"
+                )),
             },
         }
     }
@@ -449,7 +467,9 @@ impl Parser {
     }
 
     fn led(&mut self, t: Tok, left: Node) -> Result<Node, String> {
-        let Tok::Op(o) = t else { return Err(format!("Syntax error: \"{}\"", t.text())) };
+        let Tok::Op(o) = t else {
+            return Err(format!("Syntax error: \"{}\"", t.text()));
+        };
         match o {
             "(" => {
                 if matches!(&left, Node::Name(n) if n == "function" || n == "λ") {
@@ -515,7 +535,9 @@ impl Parser {
             }
             ":=" => {
                 if left != Node::Var {
-                    return Err("The left side of := must be a variable name (start with $)".to_string());
+                    return Err(
+                        "The left side of := must be a variable name (start with $)".to_string()
+                    );
                 }
                 self.expression(9)?;
                 Ok(Node::Other)
@@ -545,7 +567,9 @@ impl Parser {
             }
             "@" | "#" => {
                 if self.expression(80)? != Node::Var {
-                    return Err(format!("The right side of \"{o}\" must be a variable name (start with $)"));
+                    return Err(format!(
+                        "The right side of \"{o}\" must be a variable name (start with $)"
+                    ));
                 }
                 Ok(Node::Other)
             }
@@ -605,18 +629,39 @@ mod tests {
     fn rejects_invalid_expressions() {
         for (e, m) in [
             ("10 + * 2", "Syntax error: \"2\""),
-            ("10 + ? 2", "The symbol \"?\" cannot be used as a unary operator"),
-            ("$sum($states.input.items.numbers", "Expected \")\" before end of expression"),
-            ("$.store.book[?(@.price < 10)].title", "The symbol \"?\" cannot be used as a unary operator"),
+            (
+                "10 + ? 2",
+                "The symbol \"?\" cannot be used as a unary operator",
+            ),
+            (
+                "$sum($states.input.items.numbers",
+                "Expected \")\" before end of expression",
+            ),
+            (
+                "$.store.book[?(@.price < 10)].title",
+                "The symbol \"?\" cannot be used as a unary operator",
+            ),
             ("420.", "Unexpected end of expression"),
             ("a[1,2)", "Expected \"]\", got \",\""),
-            ("\"unterminated", "String literal must be terminated by a matching quote"),
+            (
+                "\"unterminated",
+                "String literal must be terminated by a matching quote",
+            ),
             ("1 +", "Unexpected end of expression"),
-            ("{\"a\":}", "The symbol \"}\" cannot be used as a unary operator"),
+            (
+                "{\"a\":}",
+                "The symbol \"}\" cannot be used as a unary operator",
+            ),
             ("$x :=", "Unexpected end of expression"),
-            ("$match(\"a\", /abc", "No terminating / in regular expression"),
+            (
+                "$match(\"a\", /abc",
+                "No terminating / in regular expression",
+            ),
             ("1 2", "Syntax error: \"2\""),
-            ("a := 1", "The left side of := must be a variable name (start with $)"),
+            (
+                "a := 1",
+                "The left side of := must be a variable name (start with $)",
+            ),
         ] {
             assert_eq!(parse(e), Err(m.to_string()), "{e}");
         }

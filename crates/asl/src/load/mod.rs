@@ -57,7 +57,10 @@ pub fn load_str_with(src: &str, options: &Options) -> (Option<Definition>, Vec<D
     if src.trim().is_empty() {
         return (
             None,
-            vec![Diagnostic::schema("Definition must be a valid JSON object", "")],
+            vec![Diagnostic::schema(
+                "Definition must be a valid JSON object",
+                "",
+            )],
         );
     }
     match serde_json::from_str::<Value>(src) {
@@ -84,7 +87,11 @@ pub fn load_with(value: &Value, options: &Options) -> (Option<Definition>, Vec<D
     let def = graph::definition(&mut cx, value);
     let mut diags = cx.diags;
     dedup(&mut diags);
-    if diags.is_empty() { (def, diags) } else { (None, diags) }
+    if diags.is_empty() {
+        (def, diags)
+    } else {
+        (None, diags)
+    }
 }
 
 /// Removes exact repeats, keeping the first of each.
@@ -121,7 +128,12 @@ impl Cx {
         self.diags.push(Diagnostic::schema(message, location));
     }
 
-    pub fn err(&mut self, code: &'static str, message: impl Into<String>, location: impl Into<String>) {
+    pub fn err(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        location: impl Into<String>,
+    ) {
         self.diags.push(Diagnostic::new(code, message, location));
     }
 
@@ -136,11 +148,18 @@ impl Cx {
 
     /// `These fields are required: [..]` for the missing ones.
     pub fn required(&mut self, obj: &Map<String, Value>, fields: &[&str], loc: &str) -> bool {
-        let missing: Vec<&str> = fields.iter().copied().filter(|f| !obj.contains_key(*f)).collect();
+        let missing: Vec<&str> = fields
+            .iter()
+            .copied()
+            .filter(|f| !obj.contains_key(*f))
+            .collect();
         if missing.is_empty() {
             return true;
         }
-        self.schema(format!("These fields are required: [{}]", missing.join(", ")), loc);
+        self.schema(
+            format!("These fields are required: [{}]", missing.join(", ")),
+            loc,
+        );
         false
     }
 
@@ -149,7 +168,10 @@ impl Cx {
     pub fn at_most_one(&mut self, obj: &Map<String, Value>, fields: &[&str], loc: &str) -> bool {
         if fields.iter().filter(|f| obj.contains_key(**f)).count() > 1 {
             self.schema(
-                format!("There should only be one of the following fields: [{}]", fields.join(", ")),
+                format!(
+                    "There should only be one of the following fields: [{}]",
+                    fields.join(", ")
+                ),
                 loc,
             );
             return false;
@@ -158,7 +180,12 @@ impl Cx {
     }
 
     /// A string field; a non-string is reported.
-    pub fn string<'v>(&mut self, obj: &'v Map<String, Value>, key: &str, loc: &str) -> Option<&'v str> {
+    pub fn string<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        loc: &str,
+    ) -> Option<&'v str> {
         match obj.get(key)? {
             Value::String(s) => Some(s),
             _ => {
@@ -180,7 +207,12 @@ impl Cx {
     }
 
     /// An object field.
-    pub fn object<'v>(&mut self, obj: &'v Map<String, Value>, key: &str, loc: &str) -> Option<&'v Map<String, Value>> {
+    pub fn object<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        loc: &str,
+    ) -> Option<&'v Map<String, Value>> {
         match obj.get(key)? {
             Value::Object(m) => Some(m),
             _ => {
@@ -191,7 +223,12 @@ impl Cx {
     }
 
     /// An array field.
-    pub fn array<'v>(&mut self, obj: &'v Map<String, Value>, key: &str, loc: &str) -> Option<&'v Vec<Value>> {
+    pub fn array<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        loc: &str,
+    ) -> Option<&'v Vec<Value>> {
         match obj.get(key)? {
             Value::Array(a) => Some(a),
             _ => {
@@ -226,23 +263,36 @@ impl Cx {
             self.schema(format!("Minimum value is {min}"), loc);
             return None;
         }
-        if let Some(max) = max {
-            if n > max as f64 {
-                self.schema(format!("Maximum value is {max}"), loc);
-                return None;
-            }
+        if let Some(max) = max
+            && n > max as f64
+        {
+            self.schema(format!("Maximum value is {max}"), loc);
+            return None;
         }
         Some(n as u64)
     }
 
     /// An integer field within `[min, max]`.
-    pub fn int(&mut self, obj: &Map<String, Value>, key: &str, min: i64, max: Option<i64>, loc: &str) -> Option<u64> {
+    pub fn int(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        min: i64,
+        max: Option<i64>,
+        loc: &str,
+    ) -> Option<u64> {
         let v = obj.get(key)?;
         self.int_value(v, min, max, &child(loc, key))
     }
 
     /// A number within `[min, max]`, at `loc`.
-    pub fn number_value(&mut self, v: &Value, min: f64, max: Option<f64>, loc: &str) -> Option<f64> {
+    pub fn number_value(
+        &mut self,
+        v: &Value,
+        min: f64,
+        max: Option<f64>,
+        loc: &str,
+    ) -> Option<f64> {
         let Some(n) = v.as_f64() else {
             self.schema("Value must be a number", loc);
             return None;
@@ -251,11 +301,11 @@ impl Cx {
             self.schema(format!("Minimum value is {min:?}"), loc);
             return None;
         }
-        if let Some(max) = max {
-            if n > max {
-                self.schema(format!("Maximum value is {max:?}"), loc);
-                return None;
-            }
+        if let Some(max) = max
+            && n > max
+        {
+            self.schema(format!("Maximum value is {max:?}"), loc);
+            return None;
         }
         Some(n)
     }
@@ -273,7 +323,10 @@ impl Cx {
             Some(s) if values.contains(&s) => Some(s),
             _ => {
                 self.schema(
-                    format!("The field '{key}' should have one of these values: [{}]", values.join(", ")),
+                    format!(
+                        "The field '{key}' should have one of these values: [{}]",
+                        values.join(", ")
+                    ),
                     child(loc, key),
                 );
                 None
@@ -284,7 +337,11 @@ impl Cx {
 
 /// `loc` + `/key` (the root is `/`).
 pub(crate) fn child(loc: &str, key: &str) -> String {
-    if loc == "/" || loc.is_empty() { format!("/{key}") } else { format!("{loc}/{key}") }
+    if loc == "/" || loc.is_empty() {
+        format!("/{key}")
+    } else {
+        format!("{loc}/{key}")
+    }
 }
 
 /// `loc` + `/key[i]`, AWS's form for array elements.

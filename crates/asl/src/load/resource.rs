@@ -11,7 +11,10 @@ use super::Cx;
 /// Optimized integrations and their APIs.
 const OPTIMIZED: &[(&str, &[&str])] = &[
     ("lambda", &["invoke"]),
-    ("dynamodb", &["getItem", "putItem", "deleteItem", "updateItem"]),
+    (
+        "dynamodb",
+        &["getItem", "putItem", "deleteItem", "updateItem"],
+    ),
     ("sqs", &["sendMessage"]),
     ("sns", &["publish"]),
     ("events", &["putEvents"]),
@@ -38,8 +41,14 @@ fn not_recognized(cx: &mut Cx, r: &str, loc: &str) {
 /// `arn:partition:service:region:account:resource`, split.
 fn split(r: &str) -> Option<[&str; 5]> {
     let mut it = r.splitn(6, ':');
-    let (arn, partition, service, region, account, rest) =
-        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    let (arn, partition, service, region, account, rest) = (
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    );
     if arn != "arn" || partition.is_empty() || service.is_empty() || rest.is_empty() {
         return None;
     }
@@ -56,7 +65,9 @@ pub(crate) fn check_arn(cx: &mut Cx, r: &str, loc: &str) -> bool {
 }
 
 fn name_ok(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Checks a Task `Resource`.
@@ -107,7 +118,10 @@ pub(crate) fn check(cx: &mut Cx, r: &str, loc: &str) -> bool {
                         return false;
                     }
                     Some(_) => {
-                        cx.schema("Express state machine does not support '.sync' service integration", loc);
+                        cx.schema(
+                            "Express state machine does not support '.sync' service integration",
+                            loc,
+                        );
                         return false;
                     }
                     None => {}

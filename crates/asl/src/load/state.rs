@@ -6,9 +6,9 @@ use super::graph::{self, GraphKind};
 use super::{Cx, child, codes, item, jsonata, resource, type_name};
 use crate::intrinsics;
 use crate::model::{
-    Assign, Catcher, Choice, ChoiceBranch, ChoiceRule, Comparison, Dynamic, Fail, Io, Jitter, Map as MapState,
-    MapMode, Operand, Parallel, Pass, PathField, QueryLanguage, Recovery, Retrier, State, StateKind, Task, Text,
-    Transition, Wait, WaitFor,
+    Assign, Catcher, Choice, ChoiceBranch, ChoiceRule, Comparison, Dynamic, Fail, Io, Jitter,
+    Map as MapState, MapMode, Operand, Parallel, Pass, PathField, QueryLanguage, Recovery, Retrier,
+    State, StateKind, Task, Text, Transition, Wait, WaitFor,
 };
 use crate::path::{Path, Root};
 use crate::payload::Template;
@@ -20,7 +20,9 @@ pub(crate) struct Edge {
     pub location: String,
 }
 
-const TYPES: &[&str] = &["Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map"];
+const TYPES: &[&str] = &[
+    "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
+];
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 const IO_PATHS: &[&str] = &["InputPath", "OutputPath"];
 
@@ -48,7 +50,15 @@ const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
 
 fn fields(ty: &str) -> Vec<&'static str> {
     let own: &[&str] = match ty {
-        "Pass" => &["Next", "End", "Parameters", "ResultPath", "Result", "Assign", "Output"],
+        "Pass" => &[
+            "Next",
+            "End",
+            "Parameters",
+            "ResultPath",
+            "Result",
+            "Assign",
+            "Output",
+        ],
         "Task" => &[
             "Next",
             "End",
@@ -68,7 +78,16 @@ fn fields(ty: &str) -> Vec<&'static str> {
             "Output",
         ],
         "Choice" => &["Choices", "Default", "Assign", "Output"],
-        "Wait" => &["Next", "End", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign", "Output"],
+        "Wait" => &[
+            "Next",
+            "End",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Assign",
+            "Output",
+        ],
         "Succeed" => &["Output"],
         "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
         "Parallel" => &[
@@ -150,7 +169,33 @@ impl St<'_> {
 }
 
 /// Loads the state `name` (the object at `loc`).
-pub(crate) fn state(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str) -> Option<(State, Vec<Edge>)> {
+///
+/// Returns the state (`None` when it has errors), its transition targets and
+/// whether it is terminal (`End: true`, Succeed, Fail), the last two as far as
+/// they can be read even when the state has errors.
+pub(crate) fn state(
+    cx: &mut Cx,
+    name: &str,
+    obj: &Map<String, Value>,
+    loc: &str,
+) -> (Option<State>, Vec<Edge>, bool) {
+    let mut edges = Vec::new();
+    let terminal = obj.get("End") == Some(&Value::Bool(true))
+        || matches!(
+            obj.get("Type").and_then(Value::as_str),
+            Some("Succeed" | "Fail")
+        );
+    let st = state_inner(cx, name, obj, loc, &mut edges);
+    (st, edges, terminal)
+}
+
+fn state_inner(
+    cx: &mut Cx,
+    name: &str,
+    obj: &Map<String, Value>,
+    loc: &str,
+    edges: &mut Vec<Edge>,
+) -> Option<State> {
     let Some(ty_v) = obj.get("Type") else {
         cx.required(obj, &["Type"], loc);
         return None;
@@ -159,7 +204,10 @@ pub(crate) fn state(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str
         Some(t) if TYPES.contains(&t) => t,
         _ => {
             cx.schema(
-                format!("The field 'Type' should have one of these values: [{}]", TYPES.join(", ")),
+                format!(
+                    "The field 'Type' should have one of these values: [{}]",
+                    TYPES.join(", ")
+                ),
                 child(loc, "Type"),
             );
             return None;
@@ -167,7 +215,10 @@ pub(crate) fn state(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str
     };
     let own_ql = graph::query_language(cx, obj, loc);
     if cx.top_ql == QueryLanguage::Jsonata && own_ql == Some(QueryLanguage::JsonPath) {
-        cx.schema("'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine", loc);
+        cx.schema(
+            "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            loc,
+        );
     }
     let ql = own_ql.unwrap_or(cx.top_ql);
     let allowed = fields(ty);
@@ -194,15 +245,22 @@ pub(crate) fn state(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str
         }
     }
     let comment = cx.string(obj, "Comment", loc).map(str::to_string);
-    let mut st = St { obj, loc, ql, edges: Vec::new() };
+    let mut st = St {
+        obj,
+        loc,
+        ql,
+        edges: Vec::new(),
+    };
 
     let transition = match ty {
         "Choice" => Transition::Choice,
         "Succeed" | "Fail" => Transition::End,
         _ => next_or_end(cx, &mut st),
     };
-    let mut ok = transition != Transition::Choice || ty == "Choice";
-    let mut io = Io { input_path: path_field(cx, &st, "InputPath", PathKind::Any), ..Io::default() };
+    let mut io = Io {
+        input_path: path_field(cx, &st, "InputPath", PathKind::Any),
+        ..Io::default()
+    };
     io.output_path = path_field(cx, &st, "OutputPath", PathKind::Any);
     io.assign = assign(cx, &st, st.obj.get("Assign"), &st.at("Assign"));
     io.output = raw_jsonata(cx, &st, "Output");
@@ -217,13 +275,16 @@ pub(crate) fn state(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str
         "Parallel" => parallel(cx, &mut st, &mut io),
         _ => map(cx, &mut st, &mut io),
     };
-    ok &= kind.is_some();
+    *edges = st.edges;
     let kind = kind?;
-    if !ok {
-        return None;
-    }
-    let state = State { name: name.to_string(), comment, query_language: ql, transition, io, kind };
-    Some((state, st.edges))
+    Some(State {
+        name: name.to_string(),
+        comment,
+        query_language: ql,
+        transition,
+        io,
+        kind,
+    })
 }
 
 /// `Next` or `End` (exactly one).
@@ -235,7 +296,10 @@ fn next_or_end(cx: &mut Cx, st: &mut St<'_>) -> Transition {
     }
     let end = cx.boolean(st.obj, "End", st.loc);
     if let Some(n) = cx.string(st.obj, "Next", st.loc) {
-        st.edges.push(Edge { target: n.to_string(), location: st.at("Next") });
+        st.edges.push(Edge {
+            target: n.to_string(),
+            location: st.at("Next"),
+        });
         return Transition::Next(n.to_string(), usize::MAX);
     }
     match (next, end) {
@@ -245,7 +309,10 @@ fn next_or_end(cx: &mut Cx, st: &mut St<'_>) -> Transition {
             Transition::End
         }
         (None, None) if st.obj.get("End").is_none() => {
-            cx.schema("One of the following fields is required: [Next, End]", st.loc);
+            cx.schema(
+                "One of the following fields is required: [Next, End]",
+                st.loc,
+            );
             Transition::End
         }
         _ => Transition::End,
@@ -264,7 +331,9 @@ enum PathKind {
 }
 
 fn path_field(cx: &mut Cx, st: &St<'_>, key: &str, kind: PathKind) -> PathField {
-    let Some(v) = st.get(key) else { return PathField::Default };
+    let Some(v) = st.get(key) else {
+        return PathField::Default;
+    };
     path_value(cx, v, &st.at(key), kind)
 }
 
@@ -397,13 +466,14 @@ fn assign(cx: &mut Cx, st: &St<'_>, v: Option<&Value>, loc: &str) -> Option<Assi
     }
 }
 
-/// Variable names: a letter or `_`, then letters, digits and `_`; at most 80.
+/// Variable names: 1 to 80 characters, no whitespace, path syntax (`.`,
+/// `[`, `]`) or `$`, and not the reserved `states`.
 fn variable_name_ok(name: &str) -> bool {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else { return false };
-    (first.is_alphabetic() || first == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
+    !name.is_empty()
         && name.chars().count() <= 80
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '.' | '[' | ']' | '$'))
         && name != "states"
 }
 
@@ -420,10 +490,10 @@ fn dynamic_int(
     cx.at_most_one(st.obj, &[key, path_key], st.loc);
     if let Some(v) = st.get(key) {
         let loc = st.at(key);
-        if st.jsonata() {
-            if let Some(s) = v.as_str() {
-                return jsonata::expression(cx, s, &loc).then(|| Dynamic::Jsonata(s.to_string()));
-            }
+        if st.jsonata()
+            && let Some(s) = v.as_str()
+        {
+            return jsonata::expression(cx, s, &loc).then(|| Dynamic::Jsonata(s.to_string()));
         }
         return cx.int_value(v, min, max, &loc).map(Dynamic::Literal);
     }
@@ -453,18 +523,45 @@ fn task(cx: &mut Cx, st: &mut St<'_>, io: &mut Io) -> Option<StateKind> {
     }
     data_flow(cx, st, io);
     io.arguments = raw_jsonata(cx, st, "Arguments");
-    let timeout_seconds = dynamic_int(cx, st, "TimeoutSeconds", "TimeoutSecondsPath", 1, Some(99_999_999), true);
-    let heartbeat_seconds =
-        dynamic_int(cx, st, "HeartbeatSeconds", "HeartbeatSecondsPath", 1, Some(99_999_999), true);
-    if let (Some(Dynamic::Literal(t)), Some(Dynamic::Literal(h))) = (&timeout_seconds, &heartbeat_seconds) {
-        if h >= t {
-            cx.schema("HeartbeatSeconds must be smaller than TimeoutSeconds", st.at("HeartbeatSeconds"));
-        }
+    let timeout_seconds = dynamic_int(
+        cx,
+        st,
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        1,
+        Some(99_999_999),
+        true,
+    );
+    let heartbeat_seconds = dynamic_int(
+        cx,
+        st,
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+        1,
+        Some(99_999_999),
+        true,
+    );
+    if let (Some(Dynamic::Literal(t)), Some(Dynamic::Literal(h))) =
+        (&timeout_seconds, &heartbeat_seconds)
+        && h >= t
+    {
+        cx.schema(
+            "HeartbeatSeconds must be smaller than TimeoutSeconds",
+            st.at("HeartbeatSeconds"),
+        );
     }
     let credentials = credentials(cx, st);
     let recovery = recovery(cx, st);
     let resource = resource?;
-    ok.then(|| StateKind::Task(Box::new(Task { resource, timeout_seconds, heartbeat_seconds, credentials, recovery })))
+    ok.then(|| {
+        StateKind::Task(Box::new(Task {
+            resource,
+            timeout_seconds,
+            heartbeat_seconds,
+            credentials,
+            recovery,
+        }))
+    })
 }
 
 /// `Parameters`, `ResultSelector`, `ResultPath` (Task, Parallel, Map).
@@ -504,9 +601,23 @@ fn credentials(cx: &mut Cx, st: &St<'_>) -> Option<Template> {
     }
 }
 
-const RETRIER_FIELDS: &[&str] =
-    &["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"];
-const CATCHER_FIELDS: &[&str] = &["ErrorEquals", "Next", "ResultPath", "Assign", "Output", "Comment"];
+const RETRIER_FIELDS: &[&str] = &[
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Comment",
+];
+const CATCHER_FIELDS: &[&str] = &[
+    "ErrorEquals",
+    "Next",
+    "ResultPath",
+    "Assign",
+    "Output",
+    "Comment",
+];
 
 /// `Retry` and `Catch`.
 fn recovery(cx: &mut Cx, st: &mut St<'_>) -> Recovery {
@@ -523,10 +634,16 @@ fn recovery(cx: &mut Cx, st: &mut St<'_>) -> Recovery {
             cx.required(r, &["ErrorEquals"], &loc);
             cx.string(r, "Comment", &loc);
             let error_equals = error_equals(cx, r, &loc, i + 1 == n, "Retrier");
-            let interval_seconds = cx.int(r, "IntervalSeconds", 1, Some(99_999_999), &loc).unwrap_or(1);
-            let max_attempts = cx.int(r, "MaxAttempts", 0, Some(99_999_999), &loc).unwrap_or(3);
+            let interval_seconds = cx
+                .int(r, "IntervalSeconds", 1, Some(99_999_999), &loc)
+                .unwrap_or(1);
+            let max_attempts = cx
+                .int(r, "MaxAttempts", 0, Some(99_999_999), &loc)
+                .unwrap_or(3);
             let backoff_rate = match r.get("BackoffRate") {
-                Some(b) => cx.number_value(b, 1.0, None, &child(&loc, "BackoffRate")).unwrap_or(2.0),
+                Some(b) => cx
+                    .number_value(b, 1.0, None, &child(&loc, "BackoffRate"))
+                    .unwrap_or(2.0),
                 None => 2.0,
             };
             let max_delay_seconds = cx.int(r, "MaxDelaySeconds", 1, Some(31_622_400), &loc);
@@ -572,10 +689,15 @@ fn recovery(cx: &mut Cx, st: &mut St<'_>) -> Recovery {
             let error_equals = error_equals(cx, c, &loc, i + 1 == n, "Catcher");
             let next = cx.string(c, "Next", &loc).map(str::to_string);
             if let Some(n) = &next {
-                st.edges.push(Edge { target: n.clone(), location: child(&loc, "Next") });
+                st.edges.push(Edge {
+                    target: n.clone(),
+                    location: child(&loc, "Next"),
+                });
             }
             let result_path = match c.get("ResultPath") {
-                Some(v) if !st.jsonata() => path_value(cx, v, &child(&loc, "ResultPath"), PathKind::Result),
+                Some(v) if !st.jsonata() => {
+                    path_value(cx, v, &child(&loc, "ResultPath"), PathKind::Result)
+                }
                 _ => PathField::Default,
             };
             let assign = assign(cx, st, c.get("Assign"), &child(&loc, "Assign"));
@@ -587,7 +709,13 @@ fn recovery(cx: &mut Cx, st: &mut St<'_>) -> Recovery {
                 _ => None,
             };
             if let Some(next) = next {
-                rec.catch.push(Catcher { error_equals, next: (next, usize::MAX), result_path, assign, output });
+                rec.catch.push(Catcher {
+                    error_equals,
+                    next: (next, usize::MAX),
+                    result_path,
+                    assign,
+                    output,
+                });
             }
         }
     }
@@ -595,8 +723,16 @@ fn recovery(cx: &mut Cx, st: &mut St<'_>) -> Recovery {
 }
 
 /// `ErrorEquals`: a non-empty list of names; `States.ALL` alone and last.
-fn error_equals(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, last: bool, what: &str) -> Vec<String> {
-    let Some(list) = cx.array(obj, "ErrorEquals", loc) else { return Vec::new() };
+fn error_equals(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+    last: bool,
+    what: &str,
+) -> Vec<String> {
+    let Some(list) = cx.array(obj, "ErrorEquals", loc) else {
+        return Vec::new();
+    };
     let eloc = child(loc, "ErrorEquals");
     if list.is_empty() {
         cx.schema("Value cannot be empty", &eloc);
@@ -613,7 +749,10 @@ fn error_equals(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, last: bool, wh
             cx.schema("'States.ALL' must appear alone in 'ErrorEquals'", &eloc);
         }
         if !last {
-            cx.schema(format!("A {what} with 'States.ALL' in 'ErrorEquals' must be the last one"), loc);
+            cx.schema(
+                format!("A {what} with 'States.ALL' in 'ErrorEquals' must be the last one"),
+                loc,
+            );
         }
     }
     names
@@ -655,7 +794,10 @@ fn choice(cx: &mut Cx, st: &mut St<'_>) -> Option<StateKind> {
         ok = false;
     }
     let default = cx.string(st.obj, "Default", st.loc).map(|d| {
-        st.edges.push(Edge { target: d.to_string(), location: st.at("Default") });
+        st.edges.push(Edge {
+            target: d.to_string(),
+            location: st.at("Default"),
+        });
         (d.to_string(), usize::MAX)
     });
     ok.then_some(StateKind::Choice(Choice { choices, default }))
@@ -668,10 +810,17 @@ fn choice_branch(cx: &mut Cx, st: &mut St<'_>, v: &Value, loc: &str) -> Option<C
     };
     let next = cx.string(r, "Next", loc).map(str::to_string);
     if let Some(n) = &next {
-        st.edges.push(Edge { target: n.clone(), location: child(loc, "Next") });
+        st.edges.push(Edge {
+            target: n.clone(),
+            location: child(loc, "Next"),
+        });
     }
     let rule = if st.jsonata() {
-        cx.unknown_fields(r, &["Condition", "Next", "Assign", "Output", "Comment"], loc);
+        cx.unknown_fields(
+            r,
+            &["Condition", "Next", "Assign", "Output", "Comment"],
+            loc,
+        );
         cx.required(r, &["Condition", "Next"], loc);
         cx.string(r, "Comment", loc);
         match r.get("Condition") {
@@ -679,14 +828,18 @@ fn choice_branch(cx: &mut Cx, st: &mut St<'_>, v: &Value, loc: &str) -> Option<C
             Some(Value::String(s)) => {
                 let cloc = child(loc, "Condition");
                 if jsonata::is_expression(s) {
-                    jsonata::expression(cx, s, &cloc).then(|| ChoiceRule::Condition(Value::String(s.clone())))
+                    jsonata::expression(cx, s, &cloc)
+                        .then(|| ChoiceRule::Condition(Value::String(s.clone())))
                 } else {
                     cx.schema("Value must be a boolean or a JSONata expression", cloc);
                     None
                 }
             }
             Some(_) => {
-                cx.schema("Value must be a boolean or a JSONata expression", child(loc, "Condition"));
+                cx.schema(
+                    "Value must be a boolean or a JSONata expression",
+                    child(loc, "Condition"),
+                );
                 None
             }
             None => None,
@@ -712,7 +865,12 @@ fn choice_branch(cx: &mut Cx, st: &mut St<'_>, v: &Value, loc: &str) -> Option<C
         }
         None => None,
     };
-    Some(ChoiceBranch { rule: rule?, next: (next?, usize::MAX), assign, output })
+    Some(ChoiceBranch {
+        rule: rule?,
+        next: (next?, usize::MAX),
+        assign,
+        output,
+    })
 }
 
 /// A JSONPath Choice rule (top-level when `top`).
@@ -728,11 +886,20 @@ fn rule(cx: &mut Cx, r: &Map<String, Value>, loc: &str, top: bool) -> Option<Cho
     }
     cx.string(r, "Comment", loc);
     if ops.len() > 1 {
-        cx.schema(format!("There should only be one of the following fields: [{}]", ops.join(", ")), loc);
+        cx.schema(
+            format!(
+                "There should only be one of the following fields: [{}]",
+                ops.join(", ")
+            ),
+            loc,
+        );
         return None;
     }
     let Some(op) = ops.first().copied() else {
-        cx.schema("A Choice Rule must have exactly one comparison operator or one of [And, Or, Not]", loc);
+        cx.schema(
+            "A Choice Rule must have exactly one comparison operator or one of [And, Or, Not]",
+            loc,
+        );
         return None;
     };
     if RULE_LOGIC.contains(&op) {
@@ -773,7 +940,11 @@ fn rule(cx: &mut Cx, r: &Map<String, Value>, loc: &str, top: bool) -> Option<Cho
         if !ok {
             return None;
         }
-        return Some(if op == "And" { ChoiceRule::And(rules) } else { ChoiceRule::Or(rules) });
+        return Some(if op == "And" {
+            ChoiceRule::And(rules)
+        } else {
+            ChoiceRule::Or(rules)
+        });
     }
     let (cmp, is_path) = operator(op)?;
     if !cx.required(r, &["Variable"], loc) {
@@ -787,7 +958,11 @@ fn rule(cx: &mut Cx, r: &Map<String, Value>, loc: &str, top: bool) -> Option<Cho
     } else {
         operand(cx, cmp, v, &oloc).map(Operand::Literal)
     };
-    Some(ChoiceRule::Compare { variable: variable?, op: cmp, operand: operand? })
+    Some(ChoiceRule::Compare {
+        variable: variable?,
+        op: cmp,
+        operand: operand?,
+    })
 }
 
 fn operand(cx: &mut Cx, cmp: Comparison, v: &Value, loc: &str) -> Option<Value> {
@@ -803,7 +978,9 @@ fn operand(cx: &mut Cx, cmp: Comparison, v: &Value, loc: &str) -> Option<Value> 
         | C::NumericLessThan
         | C::NumericGreaterThan
         | C::NumericLessThanEquals
-        | C::NumericGreaterThanEquals => v.is_number().then_some(()).ok_or("Value must be a number"),
+        | C::NumericGreaterThanEquals => {
+            v.is_number().then_some(()).ok_or("Value must be a number")
+        }
         C::TimestampEquals
         | C::TimestampLessThan
         | C::TimestampGreaterThan
@@ -813,9 +990,16 @@ fn operand(cx: &mut Cx, cmp: Comparison, v: &Value, loc: &str) -> Option<Value> 
             Some(_) => Err("String does not match RFC3339 timestamp"),
             None => Err("Value must be a string"),
         },
-        C::BooleanEquals | C::IsNull | C::IsPresent | C::IsNumeric | C::IsString | C::IsBoolean | C::IsTimestamp => {
-            v.is_boolean().then_some(()).ok_or("Value must be a boolean")
-        }
+        C::BooleanEquals
+        | C::IsNull
+        | C::IsPresent
+        | C::IsNumeric
+        | C::IsString
+        | C::IsBoolean
+        | C::IsTimestamp => v
+            .is_boolean()
+            .then_some(())
+            .ok_or("Value must be a boolean"),
     };
     match ok {
         Ok(()) => Some(v.clone()),
@@ -832,19 +1016,42 @@ fn operand(cx: &mut Cx, cmp: Comparison, v: &Value, loc: &str) -> Option<Value> 
 const WAIT_FIELDS: &[&str] = &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"];
 
 fn wait(cx: &mut Cx, st: &mut St<'_>) -> Option<StateKind> {
-    let present: Vec<&str> = WAIT_FIELDS.iter().copied().filter(|f| st.obj.contains_key(*f)).collect();
+    let present: Vec<&str> = WAIT_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| st.obj.contains_key(*f))
+        .collect();
     if present.len() > 1 {
         cx.at_most_one(st.obj, WAIT_FIELDS, st.loc);
         return None;
     }
     if present.is_empty() {
-        cx.schema(format!("One of the following fields is required: [{}]", WAIT_FIELDS.join(", ")), st.loc);
+        cx.schema(
+            format!(
+                "One of the following fields is required: [{}]",
+                WAIT_FIELDS.join(", ")
+            ),
+            st.loc,
+        );
         return None;
     }
     let until = if st.obj.contains_key("Seconds") || st.obj.contains_key("SecondsPath") {
-        WaitFor::Seconds(dynamic_int(cx, st, "Seconds", "SecondsPath", 0, Some(99_999_999), true)?)
+        WaitFor::Seconds(dynamic_int(
+            cx,
+            st,
+            "Seconds",
+            "SecondsPath",
+            0,
+            Some(99_999_999),
+            true,
+        )?)
     } else if let Some(v) = st.get("TimestampPath") {
-        WaitFor::Timestamp(Dynamic::Path(ref_path(cx, v, &st.at("TimestampPath"), true)?))
+        WaitFor::Timestamp(Dynamic::Path(ref_path(
+            cx,
+            v,
+            &st.at("TimestampPath"),
+            true,
+        )?))
     } else {
         let v = st.obj.get("Timestamp")?;
         let loc = st.at("Timestamp");
@@ -953,7 +1160,11 @@ fn label_char_ok(c: char) -> bool {
 fn map(cx: &mut Cx, st: &mut St<'_>, io: &mut Io) -> Option<StateKind> {
     let mut ok = true;
     // The item processor.
-    let key = if st.obj.contains_key("ItemProcessor") { "ItemProcessor" } else { "Iterator" };
+    let key = if st.obj.contains_key("ItemProcessor") {
+        "ItemProcessor"
+    } else {
+        "Iterator"
+    };
     if !cx.at_most_one(st.obj, &["ItemProcessor", "Iterator"], st.loc) {
         ok = false;
     }
@@ -969,11 +1180,14 @@ fn map(cx: &mut Cx, st: &mut St<'_>, io: &mut Io) -> Option<StateKind> {
             if let Some(pc) = cx.object(p, "ProcessorConfig", &ploc) {
                 let pcloc = child(&ploc, "ProcessorConfig");
                 cx.unknown_fields(pc, &["Mode", "ExecutionType"], &pcloc);
-                if cx.enumeration(pc, "Mode", &["INLINE", "DISTRIBUTED"], &pcloc) == Some("DISTRIBUTED") {
+                if cx.enumeration(pc, "Mode", &["INLINE", "DISTRIBUTED"], &pcloc)
+                    == Some("DISTRIBUTED")
+                {
                     mode = MapMode::Distributed;
                 }
-                execution_type =
-                    cx.enumeration(pc, "ExecutionType", &["STANDARD", "EXPRESS"], &pcloc).map(str::to_string);
+                execution_type = cx
+                    .enumeration(pc, "ExecutionType", &["STANDARD", "EXPRESS"], &pcloc)
+                    .map(str::to_string);
             }
             let outer = cx.express;
             if mode == MapMode::Distributed && execution_type.as_deref() == Some("EXPRESS") {
@@ -1000,7 +1214,10 @@ fn map(cx: &mut Cx, st: &mut St<'_>, io: &mut Io) -> Option<StateKind> {
             jsonata::expression(cx, s, &st.at("Items")).then(|| v.clone())
         }
         Some(_) => {
-            cx.schema("Value must be an array or a JSONata expression", st.at("Items"));
+            cx.schema(
+                "Value must be an array or a JSONata expression",
+                st.at("Items"),
+            );
             None
         }
         None => None,
@@ -1025,17 +1242,43 @@ fn map(cx: &mut Cx, st: &mut St<'_>, io: &mut Io) -> Option<StateKind> {
     io.result_path = path_field(cx, st, "ResultPath", PathKind::Result);
 
     // Concurrency and failure tolerance.
-    let max_concurrency =
-        dynamic_int(cx, st, "MaxConcurrency", "MaxConcurrencyPath", 0, None, false).unwrap_or(Dynamic::Literal(0));
-    let tolerated_failure_count =
-        dynamic_int(cx, st, "ToleratedFailureCount", "ToleratedFailureCountPath", 0, None, false);
+    let max_concurrency = dynamic_int(
+        cx,
+        st,
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        0,
+        None,
+        false,
+    )
+    .unwrap_or(Dynamic::Literal(0));
+    let tolerated_failure_count = dynamic_int(
+        cx,
+        st,
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        0,
+        None,
+        false,
+    );
     let tolerated_failure_percentage = {
-        cx.at_most_one(st.obj, &["ToleratedFailurePercentage", "ToleratedFailurePercentagePath"], st.loc);
+        cx.at_most_one(
+            st.obj,
+            &[
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+            ],
+            st.loc,
+        );
         if let Some(v) = st.get("ToleratedFailurePercentage") {
             let loc = st.at("ToleratedFailurePercentage");
             match v.as_str() {
-                Some(s) if st.jsonata() => jsonata::expression(cx, s, &loc).then(|| Dynamic::Jsonata(s.to_string())),
-                _ => cx.number_value(v, 0.0, Some(100.0), &loc).map(Dynamic::Literal),
+                Some(s) if st.jsonata() => {
+                    jsonata::expression(cx, s, &loc).then(|| Dynamic::Jsonata(s.to_string()))
+                }
+                _ => cx
+                    .number_value(v, 0.0, Some(100.0), &loc)
+                    .map(Dynamic::Literal),
             }
         } else {
             st.get("ToleratedFailurePercentagePath")
@@ -1045,20 +1288,41 @@ fn map(cx: &mut Cx, st: &mut St<'_>, io: &mut Io) -> Option<StateKind> {
     };
 
     // Distributed configuration.
-    let item_reader = st.obj.get("ItemReader").and_then(|v| item_reader(cx, st, v));
-    let item_batcher = st.obj.get("ItemBatcher").and_then(|v| item_batcher(cx, st, v));
-    let result_writer = st.obj.get("ResultWriter").and_then(|v| result_writer(cx, st, v));
+    let item_reader = st
+        .obj
+        .get("ItemReader")
+        .and_then(|v| item_reader(cx, st, v));
+    let item_batcher = st
+        .obj
+        .get("ItemBatcher")
+        .and_then(|v| item_batcher(cx, st, v));
+    let result_writer = st
+        .obj
+        .get("ResultWriter")
+        .and_then(|v| result_writer(cx, st, v));
     let label = cx.string(st.obj, "Label", st.loc).map(str::to_string);
     if let Some(l) = &label {
         let lloc = st.at("Label");
         if l.is_empty() {
             cx.err(codes::INVALID_LABEL_NAME, "Label cannot be empty", &lloc);
         } else if l.chars().count() > 40 {
-            cx.err(codes::INVALID_LABEL_NAME, "Label exceeds the maximum length of 40 characters", &lloc);
+            cx.err(
+                codes::INVALID_LABEL_NAME,
+                "Label exceeds the maximum length of 40 characters",
+                &lloc,
+            );
         } else if let Some(c) = l.chars().find(|c| !label_char_ok(*c)) {
-            cx.err(codes::INVALID_LABEL_NAME, format!("Label contains invalid character: {c:?}"), &lloc);
+            cx.err(
+                codes::INVALID_LABEL_NAME,
+                format!("Label contains invalid character: {c:?}"),
+                &lloc,
+            );
         } else if !cx.labels.insert(l.clone()) {
-            cx.err(codes::DUPLICATE_LABEL_NAME, format!("Duplicate Label: {l}"), &lloc);
+            cx.err(
+                codes::DUPLICATE_LABEL_NAME,
+                format!("Duplicate Label: {l}"),
+                &lloc,
+            );
         }
     }
     let recovery = recovery(cx, st);
@@ -1113,7 +1377,14 @@ fn resource_args(cx: &mut Cx, st: &St<'_>, o: &Map<String, Value>, loc: &str) {
 }
 
 /// An integer that may be a JSONata expression, with a `…Path` variant.
-fn config_int(cx: &mut Cx, st: &St<'_>, o: &Map<String, Value>, key: &str, max: Option<i64>, loc: &str) {
+fn config_int(
+    cx: &mut Cx,
+    st: &St<'_>,
+    o: &Map<String, Value>,
+    key: &str,
+    max: Option<i64>,
+    loc: &str,
+) {
     let path_key = format!("{key}Path");
     cx.at_most_one(o, &[key, &path_key], loc);
     if let Some(v) = o.get(key) {
@@ -1148,7 +1419,11 @@ fn item_reader(cx: &mut Cx, st: &St<'_>, v: &Value) -> Option<Value> {
         return None;
     };
     let before = cx.diags.len();
-    cx.unknown_fields(o, &["Resource", "Parameters", "Arguments", "ReaderConfig"], &loc);
+    cx.unknown_fields(
+        o,
+        &["Resource", "Parameters", "Arguments", "ReaderConfig"],
+        &loc,
+    );
     cx.required(o, &["Resource"], &loc);
     resource_args(cx, st, o, &loc);
     if let Some(rc) = cx.object(o, "ReaderConfig", &loc) {
@@ -1168,9 +1443,19 @@ fn item_reader(cx: &mut Cx, st: &St<'_>, v: &Value) -> Option<Value> {
             ],
             &rloc,
         );
-        cx.enumeration(rc, "InputType", &["CSV", "JSON", "JSONL", "PARQUET", "MANIFEST"], &rloc);
+        cx.enumeration(
+            rc,
+            "InputType",
+            &["CSV", "JSON", "JSONL", "PARQUET", "MANIFEST"],
+            &rloc,
+        );
         cx.enumeration(rc, "CSVHeaderLocation", &["FIRST_ROW", "GIVEN"], &rloc);
-        cx.enumeration(rc, "CSVDelimiter", &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"], &rloc);
+        cx.enumeration(
+            rc,
+            "CSVDelimiter",
+            &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"],
+            &rloc,
+        );
         cx.enumeration(rc, "ManifestType", &["ATHENA_DATA", "S3_INVENTORY"], &rloc);
         cx.enumeration(rc, "Transformation", &["NONE", "LOAD_AND_FLATTEN"], &rloc);
         cx.string(rc, "ItemsPointer", &rloc);
@@ -1195,7 +1480,13 @@ fn item_batcher(cx: &mut Cx, st: &St<'_>, v: &Value) -> Option<Value> {
     let before = cx.diags.len();
     cx.unknown_fields(
         o,
-        &["MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "BatchInput"],
+        &[
+            "MaxItemsPerBatch",
+            "MaxItemsPerBatchPath",
+            "MaxInputBytesPerBatch",
+            "MaxInputBytesPerBatchPath",
+            "BatchInput",
+        ],
         &loc,
     );
     config_int(cx, st, o, "MaxItemsPerBatch", None, &loc);
@@ -1213,11 +1504,18 @@ fn item_batcher(cx: &mut Cx, st: &St<'_>, v: &Value) -> Option<Value> {
 fn result_writer(cx: &mut Cx, st: &St<'_>, v: &Value) -> Option<Value> {
     let loc = st.at("ResultWriter");
     let Value::Object(o) = v else {
-        cx.schema(format!("Value must be an object, not {}", type_name(v)), loc);
+        cx.schema(
+            format!("Value must be an object, not {}", type_name(v)),
+            loc,
+        );
         return None;
     };
     let before = cx.diags.len();
-    cx.unknown_fields(o, &["Resource", "Parameters", "Arguments", "WriterConfig"], &loc);
+    cx.unknown_fields(
+        o,
+        &["Resource", "Parameters", "Arguments", "WriterConfig"],
+        &loc,
+    );
     resource_args(cx, st, o, &loc);
     if let Some(wc) = cx.object(o, "WriterConfig", &loc) {
         let wloc = child(&loc, "WriterConfig");

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::parse::Seg;
 use super::regex::Regex;
-use super::{eval_segments, is_definite};
+use super::{Fail, eval_segments, is_definite};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
@@ -68,13 +68,14 @@ impl SubPath {
     fn value<'a>(&self, item: &'a Value, root: &'a Value) -> Option<Cow<'a, Value>> {
         let start = if self.current { item } else { root };
         let mut out = Vec::new();
-        let ok = eval_segments(&self.segs, 0, start, root, true, &mut out).is_ok();
-        if self.definite {
-            if ok { out.pop() } else { None }
-        } else if ok {
-            Some(Cow::Owned(Value::Array(out.into_iter().map(Cow::into_owned).collect())))
-        } else {
-            Some(Cow::Owned(Value::Array(Vec::new())))
+        match eval_segments(&self.segs, 0, start, root, true, &mut out) {
+            Ok(()) if self.definite => out.pop(),
+            Ok(()) => Some(Cow::Owned(Value::Array(
+                out.into_iter().map(Cow::into_owned).collect(),
+            ))),
+            Err(Fail::NotFound(_)) if !self.definite => Some(Cow::Owned(Value::Array(Vec::new()))),
+            // Jayway's filter treats a failing path as undefined.
+            Err(_) => None,
         }
     }
 
@@ -144,15 +145,24 @@ fn compare(l: &Val<'_>, op: CmpOp, r: &Val<'_>) -> bool {
         CmpOp::Nin => json(r)
             .and_then(Value::as_array)
             .is_some_and(|a| !a.iter().any(|x| value_equals(l, x))),
-        CmpOp::SubsetOf => match (json(l).and_then(Value::as_array), json(r).and_then(Value::as_array)) {
+        CmpOp::SubsetOf => match (
+            json(l).and_then(Value::as_array),
+            json(r).and_then(Value::as_array),
+        ) {
             (Some(a), Some(b)) => a.iter().all(|x| b.iter().any(|y| json_equals(x, y))),
             _ => false,
         },
-        CmpOp::AnyOf => match (json(l).and_then(Value::as_array), json(r).and_then(Value::as_array)) {
+        CmpOp::AnyOf => match (
+            json(l).and_then(Value::as_array),
+            json(r).and_then(Value::as_array),
+        ) {
             (Some(a), Some(b)) => a.iter().any(|x| b.iter().any(|y| json_equals(x, y))),
             _ => false,
         },
-        CmpOp::NoneOf => match (json(l).and_then(Value::as_array), json(r).and_then(Value::as_array)) {
+        CmpOp::NoneOf => match (
+            json(l).and_then(Value::as_array),
+            json(r).and_then(Value::as_array),
+        ) {
             (Some(a), Some(b)) => !a.iter().any(|x| b.iter().any(|y| json_equals(x, y))),
             _ => false,
         },
@@ -215,14 +225,19 @@ fn value_equals(l: &Val<'_>, x: &Value) -> bool {
 fn json_equals(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => num_eq(x, y),
-        (Value::Number(x), Value::String(s)) | (Value::String(s), Value::Number(x)) => {
-            s.trim().parse::<f64>().ok().zip(x.as_f64()).is_some_and(|(p, q)| p == q)
-        }
+        (Value::Number(x), Value::String(s)) | (Value::String(s), Value::Number(x)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .zip(x.as_f64())
+            .is_some_and(|(p, q)| p == q),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equals(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equals(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equals(v, w)))
         }
         _ => a == b,
     }

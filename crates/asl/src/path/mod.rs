@@ -142,25 +142,24 @@ impl Path {
 
     /// Like [`Path::select_ref`], with Jayway's explanation when nothing is found.
     pub fn try_select<'a>(&self, doc: &'a Value) -> Result<Cow<'a, Value>, SelectError> {
-        if self.simple {
-            if let Some(v) = select_simple(&self.segs, doc) {
-                return Ok(Cow::Borrowed(v));
-            }
+        if self.simple
+            && let Some(v) = select_simple(&self.segs, doc)
+        {
+            return Ok(Cow::Borrowed(v));
         }
         let mut out = Vec::new();
         let result = eval_segments(&self.segs, 0, doc, doc, true, &mut out);
-        if self.definite {
-            result.map_err(|message| SelectError { message })?;
-            out.pop().ok_or_else(|| SelectError {
+        match result {
+            Err(Fail::NotFound(_)) if !self.definite => Ok(Cow::Owned(Value::Array(Vec::new()))),
+            Err(fail) => Err(SelectError {
+                message: fail.message(),
+            }),
+            Ok(()) if self.definite => out.pop().ok_or_else(|| SelectError {
                 message: format!("No results for path: {}", display_path(&self.segs, true)),
-            })
-        } else {
-            let items = if result.is_ok() {
-                out.into_iter().map(Cow::into_owned).collect()
-            } else {
-                Vec::new()
-            };
-            Ok(Cow::Owned(Value::Array(items)))
+            }),
+            Ok(()) => Ok(Cow::Owned(Value::Array(
+                out.into_iter().map(Cow::into_owned).collect(),
+            ))),
         }
     }
 
@@ -235,6 +234,23 @@ fn select_simple<'a>(segs: &[Seg], doc: &'a Value) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// Why evaluation stopped. Jayway throws `PathNotFoundException` (which AWS
+/// turns into an empty result for indefinite paths) or `InvalidPathException`
+/// (which fails any path).
+#[derive(Debug)]
+pub(crate) enum Fail {
+    NotFound(String),
+    Invalid(String),
+}
+
+impl Fail {
+    fn message(self) -> String {
+        match self {
+            Fail::NotFound(m) | Fail::Invalid(m) => m,
+        }
+    }
+}
+
 /// Jayway's evaluation: applies `segs[i..]` to `node`, pushing every match into
 /// `out`. `upstream` is whether all tokens before `i` are definite; only then
 /// does a missing member or a type mismatch raise an error (Jayway's message).
@@ -245,31 +261,51 @@ pub(crate) fn eval_segments<'a>(
     root: &'a Value,
     upstream: bool,
     out: &mut Vec<Cow<'a, Value>>,
-) -> Result<(), String> {
+) -> Result<(), Fail> {
+    // Runs of names and single indices are followed without recursion.
+    let (mut i, mut node) = (i, node);
+    loop {
+        let leaf = i + 1 == segs.len();
+        match segs.get(i) {
+            Some(Seg::Name(k)) => {
+                let Value::Object(m) = node else {
+                    return if upstream {
+                        Err(not_an_object(segs, i, node))
+                    } else {
+                        Ok(())
+                    };
+                };
+                match m.get(k) {
+                    Some(v) => node = v,
+                    None if !leaf && upstream => {
+                        return Err(Fail::NotFound(format!(
+                            "Missing property in path {}",
+                            display_path(&segs[..=i], false)
+                        )));
+                    }
+                    None => return Ok(()),
+                }
+            }
+            Some(Seg::Index(n)) => {
+                let Some(a) = array_model(segs, i, node, upstream)? else {
+                    return Ok(());
+                };
+                match resolve_index(a.len(), *n).and_then(|j| a.get(j)) {
+                    Some(v) => node = v,
+                    None => return Ok(()),
+                }
+            }
+            _ => break,
+        }
+        i += 1;
+    }
     let Some(seg) = segs.get(i) else {
         out.push(Cow::Borrowed(node));
         return Ok(());
     };
     let leaf = i + 1 == segs.len();
-    let next_upstream = upstream && token_definite(seg, leaf);
     match seg {
-        Seg::Name(k) => {
-            let Value::Object(m) = node else {
-                return if upstream {
-                    Err(not_an_object(segs, i, node))
-                } else {
-                    Ok(())
-                };
-            };
-            match m.get(k) {
-                Some(v) => eval_segments(segs, i + 1, v, root, next_upstream, out),
-                None if !leaf && upstream => Err(format!(
-                    "Missing property in path {}",
-                    display_path(&segs[..=i], false)
-                )),
-                None => Ok(()),
-            }
-        }
+        Seg::Name(_) | Seg::Index(_) => Ok(()),
         Seg::Names(ks) => {
             let Value::Object(m) = node else {
                 return if upstream {
@@ -280,11 +316,11 @@ pub(crate) fn eval_segments<'a>(
             };
             if !leaf {
                 let quoted: Vec<String> = ks.iter().map(|k| format!("'{k}'")).collect();
-                return Err(format!(
+                return Err(Fail::Invalid(format!(
                     "Multi properties can only be used as path leafs: {}[{}]",
                     display_path(&segs[..i], false),
                     quoted.join(", ")
-                ));
+                )));
             }
             let mut merged = Map::new();
             for k in ks {
@@ -294,15 +330,6 @@ pub(crate) fn eval_segments<'a>(
             }
             out.push(Cow::Owned(Value::Object(merged)));
             Ok(())
-        }
-        Seg::Index(n) => {
-            let Some(a) = array_model(segs, i, node, upstream)? else {
-                return Ok(());
-            };
-            match resolve_index(a.len(), *n).and_then(|j| a.get(j)) {
-                Some(v) => eval_segments(segs, i + 1, v, root, next_upstream, out),
-                None => Ok(()),
-            }
         }
         Seg::Indexes(ns) => {
             let Some(a) = array_model(segs, i, node, upstream)? else {
@@ -380,13 +407,13 @@ pub(crate) fn eval_segments<'a>(
                 }
                 Ok(())
             }
-            _ if upstream => Err(format!(
+            _ if upstream => Err(Fail::Invalid(format!(
                 "Filter: [?] can not be applied to primitives. Current context is: {}",
                 java_to_string(node)
-            )),
+            ))),
             _ => Ok(()),
         },
-        Seg::Function(name) => Err(format!("Function {name}() is not supported")),
+        Seg::Function(name) => Err(Fail::Invalid(format!("Function {name}() is not supported"))),
     }
 }
 
@@ -398,7 +425,7 @@ fn walk<'a>(
     node: &'a Value,
     root: &'a Value,
     out: &mut Vec<Cow<'a, Value>>,
-) -> Result<(), String> {
+) -> Result<(), Fail> {
     let children: Box<dyn Iterator<Item = &'a Value>> = match node {
         Value::Object(m) => Box::new(m.values()),
         Value::Array(a) => Box::new(a.iter()),
@@ -432,29 +459,29 @@ fn array_model<'a>(
     i: usize,
     node: &'a Value,
     upstream: bool,
-) -> Result<Option<&'a Vec<Value>>, String> {
+) -> Result<Option<&'a Vec<Value>>, Fail> {
     match node {
         Value::Array(a) => Ok(Some(a)),
         _ if !upstream => Ok(None),
-        Value::Null => Err(format!(
+        Value::Null => Err(Fail::NotFound(format!(
             "The path {} is null",
             display_path(&segs[..i], false)
-        )),
-        _ => Err(format!(
+        ))),
+        _ => Err(Fail::NotFound(format!(
             "Filter: {} can only be applied to arrays. Current context is: {}",
             fragment(&segs[i], true),
             java_to_string(node)
-        )),
+        ))),
     }
 }
 
-fn not_an_object(segs: &[Seg], i: usize, node: &Value) -> String {
-    format!(
+fn not_an_object(segs: &[Seg], i: usize, node: &Value) -> Fail {
+    Fail::NotFound(format!(
         "Expected to find an object with property {} in path {} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JsonSmartJsonProvider'.",
         fragment(&segs[i], true),
         display_path(&segs[..i], false),
         java_class(node)
-    )
+    ))
 }
 
 fn java_class(v: &Value) -> &'static str {
@@ -585,7 +612,9 @@ fn put(src: &str, segs: &[Seg], i: usize, cur: &mut Value, value: Value) -> Resu
             put(src, segs, i + 1, child, value)
         }
         _ => Err(WriteError {
-            message: format!("Unable to apply ResultPath '{src}': a ResultPath must be a reference path"),
+            message: format!(
+                "Unable to apply ResultPath '{src}': a ResultPath must be a reference path"
+            ),
         }),
     }
 }

@@ -16,6 +16,9 @@ use super::regex::Regex;
 /// Maximum nesting of filters inside filters, and of parentheses in a filter.
 const MAX_NESTING: u32 = 32;
 
+/// Maximum number of tokens in one path (evaluation recurses per branching token).
+const MAX_TOKENS: usize = 512;
+
 /// One path token.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Seg {
@@ -53,9 +56,15 @@ pub(crate) fn parse_path(src: &str) -> Result<Parsed, String> {
     }
     let (root, start) = if b.get(1) == Some(&b'$') {
         (Root::Context, 2)
-    } else if b.get(1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+    } else if b
+        .get(1)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
         let mut end = 2;
-        while b.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        while b
+            .get(end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
             end += 1;
         }
         (Root::Variable(text[1..end].to_string()), end)
@@ -151,10 +160,16 @@ impl Parser<'_> {
                     match self.at(self.pos) {
                         None => return Err("a path must not end with '.' or '..'".to_string()),
                         Some(b'.') => {
-                            return Err(format!("character '.' at position {} is not valid", self.pos));
+                            return Err(format!(
+                                "character '.' at position {} is not valid",
+                                self.pos
+                            ));
                         }
                         Some(b' ') => {
-                            return Err(format!("could not parse the token at position {}", self.pos));
+                            return Err(format!(
+                                "could not parse the token at position {}",
+                                self.pos
+                            ));
                         }
                         _ => {}
                     }
@@ -163,9 +178,17 @@ impl Parser<'_> {
                     segs.push(Seg::Wildcard);
                     self.pos += 1;
                 }
-                b' ' => return Err(format!("could not parse the token at position {}", self.pos)),
+                b' ' => {
+                    return Err(format!(
+                        "could not parse the token at position {}",
+                        self.pos
+                    ));
+                }
                 _ => segs.push(self.name_or_function()?),
             }
+        }
+        if segs.len() > MAX_TOKENS {
+            return Err(format!("a path may have at most {MAX_TOKENS} tokens"));
         }
         if matches!(segs.last(), Some(Seg::Scan)) {
             return Err("a path must not end with '..'".to_string());
@@ -203,7 +226,9 @@ impl Parser<'_> {
                         j += 1;
                     }
                     if level != 0 {
-                        return Err(format!("arguments to function '{name}' are not closed properly"));
+                        return Err(format!(
+                            "arguments to function '{name}' are not closed properly"
+                        ));
                     }
                     self.pos = j + 1;
                     return Ok(Seg::Function(name));
@@ -226,7 +251,10 @@ impl Parser<'_> {
             Some(b'*') => {
                 let close = self.skip_spaces(sig + 1);
                 if self.at(close) != Some(b']') {
-                    return Err(format!("expected the wildcard token to end with ']' at position {}", sig + 1));
+                    return Err(format!(
+                        "expected the wildcard token to end with ']' at position {}",
+                        sig + 1
+                    ));
                 }
                 self.pos = close + 1;
                 Ok(Seg::Wildcard)
@@ -251,11 +279,15 @@ impl Parser<'_> {
                 let expr = fp.or()?;
                 let close_paren = fp.skip_ws(fp.pos);
                 if fp.at(close_paren) != Some(b')') {
-                    return Err(format!("expected ')' at position {close_paren} to close the filter"));
+                    return Err(format!(
+                        "expected ')' at position {close_paren} to close the filter"
+                    ));
                 }
                 let close = self.skip_spaces(close_paren + 1);
                 if self.at(close) != Some(b']') {
-                    return Err(format!("expected ']' at position {close} to close the filter"));
+                    return Err(format!(
+                        "expected ']' at position {close} to close the filter"
+                    ));
                 }
                 self.pos = close + 1;
                 Ok(Seg::Filter(Box::new(expr)))
@@ -308,7 +340,9 @@ impl Parser<'_> {
                 }
                 last_comma = true;
             } else if c != b' ' {
-                return Err(format!("unexpected character at position {i} in a bracketed property"));
+                return Err(format!(
+                    "unexpected character at position {i} in a bracketed property"
+                ));
             }
             i += 1;
         }
@@ -332,8 +366,14 @@ impl Parser<'_> {
     /// `[1]`, `[-1]`, `[1,2]`, `[1:]`, `[:2]`, `[1:2]`.
     fn array(&mut self) -> Result<Seg, String> {
         let open = self.pos;
-        let Some(close) = self.b[open..].iter().position(|&c| c == b']').map(|i| open + i) else {
-            return Err(format!("could not parse the token at position {open}: missing ']'"));
+        let Some(close) = self.b[open..]
+            .iter()
+            .position(|&c| c == b']')
+            .map(|i| open + i)
+        else {
+            return Err(format!(
+                "could not parse the token at position {open}: missing ']'"
+            ));
         };
         let src = self.src;
         let expr = src
@@ -533,7 +573,9 @@ impl FilterParser<'_> {
             }
             None => match left {
                 Operand::Path(p) => Ok(Expr::Exists(p)),
-                _ => Err("a filter term must be a comparison or a path (existence test)".to_string()),
+                _ => {
+                    Err("a filter term must be a comparison or a path (existence test)".to_string())
+                }
             },
         }
     }
@@ -546,7 +588,9 @@ impl FilterParser<'_> {
         self.pos = i;
         match c {
             b'@' | b'$' => self.sub_path(),
-            b'\'' | b'"' => self.string_literal(c).map(|s| Operand::Lit(Value::String(s))),
+            b'\'' | b'"' => self
+                .string_literal(c)
+                .map(|s| Operand::Lit(Value::String(s))),
             b'/' => self.regex(),
             b'[' | b'{' => self.json_literal(),
             b't' | b'f' | b'n' => {
@@ -567,7 +611,9 @@ impl FilterParser<'_> {
                 Err(format!("unexpected value at position {i} in the filter"))
             }
             c if c.is_ascii_digit() || c == b'-' || c == b'.' => self.number(),
-            _ => Err(format!("unexpected character at position {i} in the filter")),
+            _ => Err(format!(
+                "unexpected character at position {i} in the filter"
+            )),
         }
     }
 
@@ -580,7 +626,8 @@ impl FilterParser<'_> {
                     i = self.matching(i, b'[', b']')?;
                 }
                 b'(' if self.at(i + 1) == Some(b')') => i += 2,
-                b' ' | b'\t' | b'\n' | b'\r' | b'<' | b'>' | b'=' | b'~' | b'!' | b')' | b'(' | b',' => break,
+                b' ' | b'\t' | b'\n' | b'\r' | b'<' | b'>' | b'=' | b'~' | b'!' | b')' | b'('
+                | b',' => break,
                 b'&' if self.at(i + 1) == Some(b'&') => break,
                 b'|' if self.at(i + 1) == Some(b'|') => break,
                 _ => i += 1,
@@ -633,7 +680,10 @@ impl FilterParser<'_> {
             }
             j += 1;
         }
-        Err(format!("string not closed: expected {} in the filter", q as char))
+        Err(format!(
+            "string not closed: expected {} in the filter",
+            q as char
+        ))
     }
 
     fn string_literal(&mut self, _q: u8) -> Result<String, String> {
@@ -668,7 +718,12 @@ impl FilterParser<'_> {
             match flag {
                 b'i' => icase = true,
                 b'm' | b's' | b'x' | b'u' | b'd' => {}
-                other => return Err(format!("unknown regular expression flag '{}'", other as char)),
+                other => {
+                    return Err(format!(
+                        "unknown regular expression flag '{}'",
+                        other as char
+                    ));
+                }
             }
             end += 1;
         }
@@ -689,7 +744,8 @@ impl FilterParser<'_> {
             .src
             .get(start..end)
             .ok_or_else(|| "invalid JSON literal in the filter".to_string())?;
-        let value = permissive_json(text).ok_or_else(|| format!("invalid JSON literal {text} in the filter"))?;
+        let value = permissive_json(text)
+            .ok_or_else(|| format!("invalid JSON literal {text} in the filter"))?;
         self.pos = end;
         Ok(Operand::Lit(value))
     }
@@ -707,7 +763,8 @@ impl FilterParser<'_> {
             j += 1;
         }
         let text = self.src.get(start..j).unwrap_or_default();
-        let value = number_value(text).ok_or_else(|| format!("invalid number '{text}' in the filter"))?;
+        let value =
+            number_value(text).ok_or_else(|| format!("invalid number '{text}' in the filter"))?;
         self.pos = j;
         Ok(Operand::Lit(value))
     }

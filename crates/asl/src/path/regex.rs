@@ -271,8 +271,15 @@ impl Compiler<'_> {
             'e' => Escaped::Char('\u{1b}'),
             'a' => Escaped::Char('\u{7}'),
             'u' => {
-                let hex: String = self.chars.get(self.pos..self.pos + 4).unwrap_or(&[]).iter().collect();
-                let v = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 4);
+                let hex: String = self
+                    .chars
+                    .get(self.pos..self.pos + 4)
+                    .unwrap_or(&[])
+                    .iter()
+                    .collect();
+                let v = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 4);
                 let Some(ch) = v.and_then(char::from_u32) else {
                     return Err("invalid \\u escape in regular expression".to_string());
                 };
@@ -407,9 +414,9 @@ impl Matcher<'_> {
     fn single(&self, node: &Node, pos: usize) -> Option<bool> {
         let c = self.text.get(pos).copied();
         Some(match node {
-            Node::Char(want) => c.is_some_and(|c| {
-                c == *want || (self.icase && fold(c) == fold(*want))
-            }),
+            Node::Char(want) => {
+                c.is_some_and(|c| c == *want || (self.icase && fold(c) == fold(*want)))
+            }
             Node::Any => c.is_some_and(|c| !is_line_terminator(c)),
             Node::Class(class) => c.is_some_and(|c| self.class_matches(class, c)),
             _ => return None,
@@ -428,7 +435,9 @@ impl Matcher<'_> {
             }
             ClassItem::Digit(pos) => c.is_ascii_digit() == pos,
             ClassItem::Word(pos) => is_word(c) == pos,
-            ClassItem::Space(pos) => matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r') == pos,
+            ClassItem::Space(pos) => {
+                matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r') == pos
+            }
         });
         hit != class.negated
     }
@@ -556,7 +565,9 @@ mod tests {
     use super::Regex;
 
     fn m(p: &str, t: &str) -> bool {
-        Regex::new(p, false).map(|r| r.full_match(t)).unwrap_or(false)
+        Regex::new(p, false)
+            .map(|r| r.full_match(t))
+            .unwrap_or(false)
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub struct Features {
 /// Walks every state (branches, iterators and item processors included).
 pub fn features(def: &Value) -> Features {
     let mut f = Features {
-        start_at: def.get("StartAt").and_then(Value::as_str).map(str::to_string),
+        start_at: def
+            .get("StartAt")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         ..Features::default()
     };
     if is_jsonata(def) {
@@ -43,7 +46,9 @@ fn walk_machine(machine: &Value, f: &mut Features) {
             f.activity = true;
         }
         if state.get("Type").and_then(Value::as_str) == Some("Map") {
-            let mode = state.pointer("/ItemProcessor/ProcessorConfig/Mode").and_then(Value::as_str);
+            let mode = state
+                .pointer("/ItemProcessor/ProcessorConfig/Mode")
+                .and_then(Value::as_str);
             if mode == Some("DISTRIBUTED")
                 || state.get("ItemReader").is_some()
                 || state.get("ResultWriter").is_some()
@@ -112,8 +117,14 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        assert_eq!(find_placeholder(r#"{"a": "%ComparisonOperatorType%"}"#).as_deref(), Some("%ComparisonOperatorType%"));
-        assert_eq!(find_placeholder(r#"{"a": "__tbd__"}"#).as_deref(), Some("__tbd__"));
+        assert_eq!(
+            find_placeholder(r#"{"a": "%ComparisonOperatorType%"}"#).as_deref(),
+            Some("%ComparisonOperatorType%")
+        );
+        assert_eq!(
+            find_placeholder(r#"{"a": "__tbd__"}"#).as_deref(),
+            Some("__tbd__")
+        );
         assert_eq!(find_placeholder(r#"{"a": "100% sure 50%"}"#), None);
     }
 }

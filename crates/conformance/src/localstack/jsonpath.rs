@@ -159,7 +159,7 @@ pub fn delete(v: &mut Value, path: &str) {
             Step::Idx(i) => list_removals.push((parent.to_vec(), *i)),
         }
     }
-    list_removals.sort_by(|a, b| b.1.cmp(&a.1));
+    list_removals.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (parent, i) in list_removals {
         if let Some(Value::Array(a)) = get_mut(v, &parent)
             && i < a.len()
@@ -181,21 +181,33 @@ mod tests {
 
     #[test]
     fn deletes_descendants() {
-        let mut v = json!({"a": {"Cause": 1, "b": [{"Cause": 2}, {"x": {"Cause": 3}}]}, "Cause": 0});
+        let mut v =
+            json!({"a": {"Cause": 1, "b": [{"Cause": 2}, {"x": {"Cause": 3}}]}, "Cause": 0});
         delete(&mut v, "$..Cause");
         assert_eq!(v, json!({"a": {"b": [{}, {"x": {}}]}}));
     }
 
     #[test]
     fn indexed_and_nested_paths() {
-        let mut v = json!({"r": {"events": [{"previousEventId": 0}, {"previousEventId": 1, "id": 2}]}});
+        let mut v =
+            json!({"r": {"events": [{"previousEventId": 0}, {"previousEventId": 1, "id": 2}]}});
         delete(&mut v, "$..events[1].previousEventId");
-        assert_eq!(v, json!({"r": {"events": [{"previousEventId": 0}, {"id": 2}]}}));
+        assert_eq!(
+            v,
+            json!({"r": {"events": [{"previousEventId": 0}, {"id": 2}]}})
+        );
         let mut v = json!({"events": [{"stateEnteredEventDetails": {"input": 1, "name": "x"}}]});
         delete(&mut v, "$..events..stateEnteredEventDetails.input");
-        assert_eq!(v, json!({"events": [{"stateEnteredEventDetails": {"name": "x"}}]}));
+        assert_eq!(
+            v,
+            json!({"events": [{"stateEnteredEventDetails": {"name": "x"}}]})
+        );
         let mut found = Vec::new();
-        find(&json!({"a": {"output": {"Cause": "c"}}}), "$..output.Cause", &mut found);
+        find(
+            &json!({"a": {"output": {"Cause": "c"}}}),
+            "$..output.Cause",
+            &mut found,
+        );
         assert_eq!(found, vec![json!("c")]);
         assert!(!is_supported("$..a[?(@.x)]"));
     }

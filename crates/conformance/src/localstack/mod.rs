@@ -169,20 +169,45 @@ impl Report {
             if verbose {
                 for e in entries {
                     if let Verdict::Fail(diff) = &e.verdict {
-                        let tag = if known.contains(&e.node_id) { " [known]" } else { "" };
-                        let _ = writeln!(out, "  FAIL{tag} {}\n    {}", e.node_id, diff.replace('\n', "\n    "));
+                        let tag = if known.contains(&e.node_id) {
+                            " [known]"
+                        } else {
+                            ""
+                        };
+                        let _ = writeln!(
+                            out,
+                            "  FAIL{tag} {}\n    {}",
+                            e.node_id,
+                            diff.replace('\n', "\n    ")
+                        );
                     }
                 }
             }
         }
-        let (cp, cf) = self.entries.iter().fold((0, 0), |a, e| (a.0 + e.cases.0, a.1 + e.cases.1));
-        let (ip, ifl) =
-            self.entries.iter().fold((0, 0), |a, e| (a.0 + e.intrinsic_executions.0, a.1 + e.intrinsic_executions.1));
+        let (cp, cf) = self
+            .entries
+            .iter()
+            .fold((0, 0), |a, e| (a.0 + e.cases.0, a.1 + e.cases.1));
+        let (ip, ifl) = self.entries.iter().fold((0, 0), |a, e| {
+            (
+                a.0 + e.intrinsic_executions.0,
+                a.1 + e.intrinsic_executions.1,
+            )
+        });
         let _ = writeln!(out, "choice cases: {cp} passed, {cf} failed");
         let _ = writeln!(out, "intrinsic executions: {ip} passed, {ifl} failed");
         let unexpected = self.unexpected_failures(known);
-        let listed_failing = self.entries.iter().filter(|e| matches!(e.verdict, Verdict::Fail(_))).count() - unexpected.len();
-        let _ = writeln!(out, "known failures: {listed_failing} listed failing, {} unlisted failing", unexpected.len());
+        let listed_failing = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e.verdict, Verdict::Fail(_)))
+            .count()
+            - unexpected.len();
+        let _ = writeln!(
+            out,
+            "known failures: {listed_failing} listed failing, {} unlisted failing",
+            unexpected.len()
+        );
         if !verbose {
             for e in unexpected.iter().take(20) {
                 let _ = writeln!(out, "  unlisted failure: {}", e.node_id);
@@ -220,8 +245,10 @@ struct Index {
 /// `shared/suites/localstack-stepfunctions`).
 pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
     let index_path = root.join("INDEX.json");
-    let text = std::fs::read_to_string(&index_path).with_context(|| format!("cannot read {}", index_path.display()))?;
-    let index: Index = serde_json::from_str(&text).with_context(|| format!("{} is not a suite index", index_path.display()))?;
+    let text = std::fs::read_to_string(&index_path)
+        .with_context(|| format!("cannot read {}", index_path.display()))?;
+    let index: Index = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a suite index", index_path.display()))?;
     let table = match &options.table {
         Some(t) => t.clone(),
         None => Table::parse(table::EMBEDDED).context("embedded substitutions table")?,
@@ -229,7 +256,11 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
     let mut snapshots: HashMap<String, Option<Map<String, Value>>> = HashMap::new();
     let mut report = Report::default();
     for (test_id, test) in &index.tests {
-        let validated = test.markers.iter().chain(&test.class_markers).any(|m| m == "markers.aws.validated");
+        let validated = test
+            .markers
+            .iter()
+            .chain(&test.class_markers)
+            .any(|m| m == "markers.aws.validated");
         let snapshot = match &test.snapshot_file {
             Some(f) => snapshots
                 .entry(f.clone())
@@ -256,7 +287,9 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
                 cases: (0, 0),
                 intrinsic_executions: (0, 0),
             };
-            let entry = snapshot.and_then(|s| s.get(node_id)).and_then(|e| e.get("recorded-content"));
+            let entry = snapshot
+                .and_then(|s| s.get(node_id))
+                .and_then(|e| e.get("recorded-content"));
             result.verdict = if !validated {
                 Verdict::Skip("not aws.validated".into())
             } else if let Some(Value::Object(recorded)) = entry {
@@ -284,11 +317,14 @@ fn folder_of(node_id: &str) -> String {
 fn is_history_key(k: &str) -> bool {
     k == "get_execution_history"
         || k == "exec_hist_resp"
-        || k.strip_prefix("exec_hist_resp_").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        || k.strip_prefix("exec_hist_resp_")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn history_index(k: &str) -> usize {
-    k.strip_prefix("exec_hist_resp_").and_then(|n| n.parse().ok()).unwrap_or(0)
+    k.strip_prefix("exec_hist_resp_")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn run_entry(
@@ -307,19 +343,26 @@ fn run_entry(
     if recorded.contains_key("cases") {
         return run_choice_cases(root, node_id, recorded, subst, result);
     }
-    let mut keys: Vec<&String> =
-        recorded.iter().filter(|(k, v)| is_history_key(k) && v.get("events").is_some_and(Value::is_array)).map(|(k, _)| k).collect();
+    let mut keys: Vec<&String> = recorded
+        .iter()
+        .filter(|(k, v)| is_history_key(k) && v.get("events").is_some_and(Value::is_array))
+        .map(|(k, _)| k)
+        .collect();
     if keys.is_empty() {
         return Verdict::Skip("API-shape entry".into());
     }
     keys.sort_by_key(|k| history_index(k));
 
     // Template.
-    let first_state = keys.first().and_then(|k| recorded.get(*k)).and_then(first_state_name);
-    let template_path = match resolve_template(root, test_id, test, node_id, subst, first_state.as_deref()) {
-        Ok(p) => p,
-        Err(reason) => return Verdict::Skip(reason),
-    };
+    let first_state = keys
+        .first()
+        .and_then(|k| recorded.get(*k))
+        .and_then(first_state_name);
+    let template_path =
+        match resolve_template(root, test_id, test, node_id, subst, first_state.as_deref()) {
+            Ok(p) => p,
+            Err(reason) => return Verdict::Skip(reason),
+        };
     let Ok(mut text) = std::fs::read_to_string(&template_path) else {
         return Verdict::Skip("template not found".into());
     };
@@ -348,9 +391,16 @@ fn run_entry(
     // Inputs and task outcomes.
     let mut plans = Vec::new();
     for key in &keys {
-        let events: &[Value] = recorded.get(*key).and_then(|h| h.get("events")).and_then(Value::as_array).map_or(&[], Vec::as_slice);
+        let events: &[Value] = recorded
+            .get(*key)
+            .and_then(|h| h.get("events"))
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
         let input = match subst.and_then(|s| s.inputs.get(key.as_str())) {
-            Some(v) => Input { text: pyjson::dumps(v), value: v.clone() },
+            Some(v) => Input {
+                text: pyjson::dumps(v),
+                value: v.clone(),
+            },
             None => match recorded_input(events) {
                 Some(v) => v,
                 None => return Verdict::Skip("no ExecutionStarted input".into()),
@@ -358,7 +408,9 @@ fn run_entry(
         };
         let answers = match tasks::derive(events) {
             Ok(a) => a,
-            Err(service) if service == "activity" => return Verdict::Skip("needs activities".into()),
+            Err(service) if service == "activity" => {
+                return Verdict::Skip("needs activities".into());
+            }
             Err(service) => return Verdict::Skip(format!("needs {service} integration")),
         };
         plans.push((key.to_string(), input, answers));
@@ -371,7 +423,9 @@ fn run_entry(
         return Verdict::Fail(format!("definition rejected (AWS accepted it): {msg}"));
     };
 
-    let parallel = keys.iter().any(|k| recorded.get(*k).is_some_and(has_parallel_ids));
+    let parallel = keys
+        .iter()
+        .any(|k| recorded.get(*k).is_some_and(has_parallel_ids));
     let role_replacement = keys
         .first()
         .and_then(|k| recorded.get(*k))
@@ -383,11 +437,19 @@ fn run_entry(
     let mut observed = Map::new();
     let mut exec_names = Vec::new();
     for (i, (key, input, answers)) in plans.into_iter().enumerate() {
-        let exec_name = format!("{:08x}-0000-4000-8000-{:012x}", 0xba70_0000u32 + i as u32, i);
+        let exec_name = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            0xba70_0000u32 + i as u32,
+            i
+        );
         let start = StartContext {
-            execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}:{exec_name}"),
+            execution_arn: format!(
+                "arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}:{exec_name}"
+            ),
             execution_name: exec_name.clone(),
-            state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}"),
+            state_machine_arn: format!(
+                "arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}"
+            ),
             state_machine_name: MACHINE_NAME.into(),
             role_arn: ROLE_ARN.into(),
             input: input.value,
@@ -406,7 +468,13 @@ fn run_entry(
             ("arn:aws:".into(), "arn:<partition>:".into()),
         ];
         let mut env = FixedEnv::new(START_MS, 0x5eed_0000 + i as u64);
-        let outcome = driver::run(&definition, start, &mut handler, &mut env, &RunOptions::default());
+        let outcome = driver::run(
+            &definition,
+            start,
+            &mut handler,
+            &mut env,
+            &RunOptions::default(),
+        );
         observed.insert(key, history_response(&outcome.events));
         exec_names.push(exec_name);
     }
@@ -420,7 +488,9 @@ fn run_entry(
         partition: "aws".into(),
         parallel,
         map_runs: true,
-        extras: subst.map(|s| s.transformers.iter().map(|t| t.to_extra()).collect()).unwrap_or_default(),
+        extras: subst
+            .map(|s| s.transformers.iter().map(|t| t.to_extra()).collect())
+            .unwrap_or_default(),
         skip_paths: test.skip_snapshot_verify_paths.clone(),
     };
     let ours = match normalise::normalise(&observed, &setup) {
@@ -440,7 +510,9 @@ fn run_entry(
     let mut first_diff = None;
     let mut passed = 0;
     for k in &keys {
-        let (Some(a), Some(b)) = (expected.get(*k), ours.get(*k)) else { continue };
+        let (Some(a), Some(b)) = (expected.get(*k), ours.get(*k)) else {
+            continue;
+        };
         match history_diff(a, b) {
             None => passed += 1,
             Some(d) => {
@@ -458,7 +530,11 @@ fn run_entry(
 }
 
 fn intrinsic_counts(node_id: &str, passed: usize, failed: usize) -> (usize, usize) {
-    if folder_of(node_id) == "intrinsic_functions" { (passed, failed) } else { (0, 0) }
+    if folder_of(node_id) == "intrinsic_functions" {
+        (passed, failed)
+    } else {
+        (0, 0)
+    }
 }
 
 /// GetExecutionHistory's response body for our events.
@@ -490,7 +566,9 @@ fn has_parallel_ids(history: &Value) -> bool {
 
 fn first_state_name(history: &Value) -> Option<String> {
     history.get("events")?.as_array()?.iter().find_map(|e| {
-        e.pointer("/stateEnteredEventDetails/name").and_then(Value::as_str).map(str::to_string)
+        e.pointer("/stateEnteredEventDetails/name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
     })
 }
 
@@ -504,10 +582,18 @@ struct Input {
 /// the snapshot pipeline, so their text is Python's `json.dumps`, as the tests
 /// sent it; other inputs are still the text sent).
 fn recorded_input(events: &[Value]) -> Option<Input> {
-    let started = events.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("ExecutionStarted"))?;
+    let started = events
+        .iter()
+        .find(|e| e.get("type").and_then(Value::as_str) == Some("ExecutionStarted"))?;
     match started.pointer("/executionStartedEventDetails/input")? {
-        Value::String(s) => serde_json::from_str(s).ok().map(|value| Input { text: s.clone(), value }),
-        other => Some(Input { text: pyjson::dumps(other), value: other.clone() }),
+        Value::String(s) => serde_json::from_str(s).ok().map(|value| Input {
+            text: s.clone(),
+            value,
+        }),
+        other => Some(Input {
+            text: pyjson::dumps(other),
+            value: other.clone(),
+        }),
     }
 }
 
@@ -524,7 +610,10 @@ fn resolve_template(
 ) -> Result<PathBuf, String> {
     let to_path = |repo_path: &str| -> PathBuf {
         let rel = repo_path.strip_prefix(PREFIX).unwrap_or(repo_path);
-        let rel = rel.strip_suffix(".json5").map(|r| format!("{r}.json")).unwrap_or_else(|| rel.to_string());
+        let rel = rel
+            .strip_suffix(".json5")
+            .map(|r| format!("{r}.json"))
+            .unwrap_or_else(|| rel.to_string());
         root.join("json").join(rel)
     };
     if let Some(t) = subst.and_then(|s| s.template.as_deref()) {
@@ -534,7 +623,16 @@ fn resolve_template(
         .templates
         .iter()
         .filter(|t| t.ends_with(".json5"))
-        .map(|t| (t.rsplit('/').next().unwrap_or(t).trim_end_matches(".json5").to_lowercase(), to_path(t)))
+        .map(|t| {
+            (
+                t.rsplit('/')
+                    .next()
+                    .unwrap_or(t)
+                    .trim_end_matches(".json5")
+                    .to_lowercase(),
+                to_path(t),
+            )
+        })
         .filter(|(_, p)| p.is_file())
         .collect();
     if candidates.is_empty() {
@@ -574,8 +672,10 @@ pub fn history_diff(expected: &Value, ours: &Value) -> Option<String> {
     if expected == ours {
         return None;
     }
-    let (Some(a), Some(b)) = (expected.get("events").and_then(Value::as_array), ours.get("events").and_then(Value::as_array))
-    else {
+    let (Some(a), Some(b)) = (
+        expected.get("events").and_then(Value::as_array),
+        ours.get("events").and_then(Value::as_array),
+    ) else {
         return Some(format!("expected {} got {}", short(expected), short(ours)));
     };
     for i in 0..a.len().max(b.len()) {
@@ -598,7 +698,11 @@ pub fn history_diff(expected: &Value, ours: &Value) -> Option<String> {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 600 { format!("{}…", s.chars().take(600).collect::<String>()) } else { s }
+    if s.chars().count() > 600 {
+        format!("{}…", s.chars().take(600).collect::<String>())
+    } else {
+        s
+    }
 }
 
 /// Choice-operator entries: each recorded case through a Choice machine built
@@ -620,7 +724,11 @@ fn run_choice_cases(
         return Verdict::Skip("template not found".into());
     };
     let rel = template.strip_prefix(PREFIX).unwrap_or(template);
-    let path = root.join("json").join(rel.strip_suffix(".json5").map(|r| format!("{r}.json")).unwrap_or_else(|| rel.into()));
+    let path = root.join("json").join(
+        rel.strip_suffix(".json5")
+            .map(|r| format!("{r}.json"))
+            .unwrap_or_else(|| rel.into()),
+    );
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Verdict::Skip("template not found".into());
     };
@@ -638,7 +746,11 @@ fn run_choice_cases(
     if let Some(inputs) = &subst.case_inputs
         && inputs.len() != cases.len()
     {
-        return Verdict::Fail(format!("substitutions table has {} case inputs, the recording {}", inputs.len(), cases.len()));
+        return Verdict::Fail(format!(
+            "substitutions table has {} case inputs, the recording {}",
+            inputs.len(),
+            cases.len()
+        ));
     }
     let literal = subst.choice_literal_value.unwrap_or(false);
     let mut observed_cases = Vec::new();
@@ -648,8 +760,14 @@ fn run_choice_cases(
             None => {
                 let input = case.get("input");
                 (
-                    input.and_then(|x| x.get("Variable")).cloned().unwrap_or(Value::Null),
-                    input.and_then(|x| x.get("Value")).cloned().unwrap_or(Value::Null),
+                    input
+                        .and_then(|x| x.get("Variable"))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    input
+                        .and_then(|x| x.get("Value"))
+                        .cloned()
+                        .unwrap_or(Value::Null),
                 )
             }
         };
@@ -657,7 +775,11 @@ fn run_choice_cases(
         input_obj.insert("Variable".into(), variable);
         input_obj.insert("Value".into(), value.clone());
         let input_value = Value::Object(input_obj);
-        let def_text = if literal { base.replace("\"$.Value\"", &pyjson::dumps(&value)) } else { base.clone() };
+        let def_text = if literal {
+            base.replace("\"$.Value\"", &pyjson::dumps(&value))
+        } else {
+            base.clone()
+        };
         let output = run_case(&def_text, input_value.clone(), i);
         let mut case_obj = Map::new();
         case_obj.insert("input".into(), Value::String(pyjson::dumps(&input_value)));
@@ -686,7 +808,11 @@ fn run_choice_cases(
             return Verdict::Fail(e);
         }
     };
-    let ours_cases = ours.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ours_cases = ours
+        .get("cases")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut first = None;
     let mut passed = 0;
     for (i, case) in cases.iter().enumerate() {
@@ -718,13 +844,24 @@ fn run_choice_cases(
 fn run_case(def_text: &str, input: Value, i: usize) -> Value {
     let (definition, diags) = baton_asl::load::load_str(def_text);
     let Some(definition) = definition else {
-        return Value::String(format!("<definition rejected: {}>", baton_asl::diag::invalid_definition_message(&diags)));
+        return Value::String(format!(
+            "<definition rejected: {}>",
+            baton_asl::diag::invalid_definition_message(&diags)
+        ));
     };
-    let exec_name = format!("{:08x}-0000-4000-8000-{:012x}", 0xca5e_0000u32 + i as u32, i);
+    let exec_name = format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        0xca5e_0000u32 + i as u32,
+        i
+    );
     let start = StartContext {
-        execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}_{i}:{exec_name}"),
+        execution_arn: format!(
+            "arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}_{i}:{exec_name}"
+        ),
         execution_name: exec_name,
-        state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}_{i}"),
+        state_machine_arn: format!(
+            "arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}_{i}"
+        ),
         state_machine_name: format!("{MACHINE_NAME}_{i}"),
         role_arn: ROLE_ARN.into(),
         input_text: Some(pyjson::dumps(&input)),
@@ -736,7 +873,13 @@ fn run_case(def_text: &str, input: Value, i: usize) -> Value {
     };
     let mut handler = tasks::RecordedTasks::new(Vec::new());
     let mut env = FixedEnv::new(START_MS, 0xc0de + i as u64);
-    let outcome = driver::run(&definition, start, &mut handler, &mut env, &RunOptions::default());
+    let outcome = driver::run(
+        &definition,
+        start,
+        &mut handler,
+        &mut env,
+        &RunOptions::default(),
+    );
     if outcome.status != Status::Succeeded {
         return Value::String(format!(
             "<execution {}: {} {}>",
@@ -763,7 +906,8 @@ fn run_case(def_text: &str, input: Value, i: usize) -> Value {
 pub fn read_known_failures(path: Option<&Path>) -> anyhow::Result<KnownFailures> {
     match path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
             Ok(KnownFailures::parse(&text))
         }
         None => Ok(KnownFailures::parse(KNOWN_FAILURES)),
@@ -776,9 +920,19 @@ mod tests {
 
     #[test]
     fn folders_and_keys() {
-        assert_eq!(folder_of("tests/aws/services/stepfunctions/v2/base/test_base.py::T::t"), "base");
-        assert_eq!(folder_of("tests/aws/services/stepfunctions/v2/test_sfn_api.py::T::t[x]"), "test_sfn_api");
-        assert!(is_history_key("exec_hist_resp_12") && is_history_key("get_execution_history") && is_history_key("exec_hist_resp"));
+        assert_eq!(
+            folder_of("tests/aws/services/stepfunctions/v2/base/test_base.py::T::t"),
+            "base"
+        );
+        assert_eq!(
+            folder_of("tests/aws/services/stepfunctions/v2/test_sfn_api.py::T::t[x]"),
+            "test_sfn_api"
+        );
+        assert!(
+            is_history_key("exec_hist_resp_12")
+                && is_history_key("get_execution_history")
+                && is_history_key("exec_hist_resp")
+        );
         assert!(!is_history_key("exec_hist_resp_x") && !is_history_key("describe_execution"));
         assert_eq!(history_index("exec_hist_resp_10"), 10);
     }
@@ -787,15 +941,28 @@ mod tests {
     fn known_failures_parse() {
         let k = KnownFailures::parse("# comment\n\na.py::C::t[x]  # reason here\nb.py::C::u\n");
         assert!(k.contains("a.py::C::t[x]") && k.contains("b.py::C::u"));
-        assert_eq!(k.ids.get("a.py::C::t[x]").map(String::as_str), Some("reason here"));
+        assert_eq!(
+            k.ids.get("a.py::C::t[x]").map(String::as_str),
+            Some("reason here")
+        );
         KnownFailures::parse(KNOWN_FAILURES);
     }
 
     #[test]
     fn report_last_line() {
         let mut r = Report::default();
-        for (v, f) in [(Verdict::Pass, "base"), (Verdict::Fail("d".into()), "base"), (Verdict::Skip("JSONata".into()), "assign")] {
-            r.entries.push(EntryResult { node_id: "x".into(), folder: f.into(), verdict: v, cases: (0, 0), intrinsic_executions: (0, 0) });
+        for (v, f) in [
+            (Verdict::Pass, "base"),
+            (Verdict::Fail("d".into()), "base"),
+            (Verdict::Skip("JSONata".into()), "assign"),
+        ] {
+            r.entries.push(EntryResult {
+                node_id: "x".into(),
+                folder: f.into(),
+                verdict: v,
+                cases: (0, 0),
+                intrinsic_executions: (0, 0),
+            });
         }
         let text = r.render(true, &KnownFailures::default());
         assert_eq!(text.lines().last(), Some("1 passed, 1 failed, 1 skipped"));
@@ -805,11 +972,21 @@ mod tests {
 
     #[test]
     fn recorded_inputs() {
-        let ev = |input: Value| vec![serde_json::json!({"type": "ExecutionStarted", "executionStartedEventDetails": {"input": input}})];
+        let ev = |input: Value| {
+            vec![
+                serde_json::json!({"type": "ExecutionStarted", "executionStartedEventDetails": {"input": input}}),
+            ]
+        };
         let i = recorded_input(&ev(serde_json::json!({"a": 1}))).unwrap();
-        assert_eq!((i.text.as_str(), i.value), ("{\"a\": 1}", serde_json::json!({"a": 1})));
+        assert_eq!(
+            (i.text.as_str(), i.value),
+            ("{\"a\": 1}", serde_json::json!({"a": 1}))
+        );
         let i = recorded_input(&ev(Value::String("[1,2]".into()))).unwrap();
-        assert_eq!((i.text.as_str(), i.value), ("[1,2]", serde_json::json!([1, 2])));
+        assert_eq!(
+            (i.text.as_str(), i.value),
+            ("[1,2]", serde_json::json!([1, 2]))
+        );
         assert!(recorded_input(&ev(Value::String("not json".into()))).is_none());
     }
 }

@@ -71,7 +71,11 @@ fn replace_prefixed_run(s: &str, prefix: &str, class: impl Fn(char) -> bool, to:
     let mut rest = s;
     while let Some(pos) = rest.find(prefix) {
         let after = &rest[pos + prefix.len()..];
-        let run: usize = after.chars().take_while(|c| class(*c)).map(char::len_utf8).sum();
+        let run: usize = after
+            .chars()
+            .take_while(|c| class(*c))
+            .map(char::len_utf8)
+            .sum();
         if run == 0 {
             out.push_str(&rest[..pos + 1]);
             rest = &rest[pos + 1..];
@@ -95,7 +99,10 @@ struct Ctx {
 
 impl Ctx {
     fn literal(&mut self, from: &str, to: &str) {
-        self.replacements.push(Replacement::Literal { from: from.into(), to: to.into() });
+        self.replacements.push(Replacement::Literal {
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     /// `_register_serialized_reference_replacement`.
@@ -108,7 +115,10 @@ impl Ctx {
         let n = *counter;
         *counter += 1;
         self.cache.insert(value.clone());
-        self.replacements.push(Replacement::Literal { from: value, to: format!("<{name}:{n}>") });
+        self.replacements.push(Replacement::Literal {
+            from: value,
+            to: format!("<{name}:{n}>"),
+        });
     }
 }
 
@@ -120,7 +130,11 @@ pub enum Extra {
     /// `RegexTransformer(<value found at jsonpath in the raw response>, to)`;
     /// a JSON string found at the path is parsed first when `parse` is set and
     /// `field` picked from it.
-    ValueAt { path: String, field: Option<String>, to: String },
+    ValueAt {
+        path: String,
+        field: Option<String>,
+        to: String,
+    },
     /// `key_value(key, replacement)`: reference replacement of every value of `key`.
     KeyValue { key: String, to: String },
 }
@@ -151,7 +165,10 @@ pub struct Setup {
 /// epoch-millisecond numbers under `timestamp` inside `events` arrays) exactly
 /// as the snapshot library does. Returns the normalised state, or an error if
 /// the replaced text no longer parses (the library then records `{}`).
-pub fn normalise(observed: &Map<String, Value>, setup: &Setup) -> Result<Map<String, Value>, String> {
+pub fn normalise(
+    observed: &Map<String, Value>,
+    setup: &Setup,
+) -> Result<Map<String, Value>, String> {
     let mut tmp = Map::new();
     for (k, v) in observed {
         tmp.insert(k.clone(), order_dict(v));
@@ -173,14 +190,21 @@ pub fn normalise(observed: &Map<String, Value>, setup: &Setup) -> Result<Map<Str
         ["SdkHttpMetadata", "HttpHeaders", "Date"],
         ["SdkHttpMetadata", "HttpHeaders", "X-Amzn-Trace-Id"],
     ] {
-        let repl = if path[2] == "Date" { "date" } else { "X-Amzn-Trace-Id" };
+        let repl = if path[2] == "Date" {
+            "date"
+        } else {
+            "X-Amzn-Trace-Id"
+        };
         for v in tmp.values_mut() {
             set_descendant_path(v, &path, repl);
         }
     }
-    key_value_map(&mut tmp, &mut |k, v| cause_json_input(k, v), &mut |ctx_v: &str, c: &mut Ctx| {
-        c.reference(ctx_v, "json-input")
-    }, &mut ctx);
+    key_value_map(
+        &mut tmp,
+        &mut |k, v| cause_json_input(k, v),
+        &mut |ctx_v: &str, c: &mut Ctx| c.reference(ctx_v, "json-input"),
+        &mut ctx,
+    );
 
     // Priority 0: the test's transformers.
     ctx.literal(&setup.role_arn, &setup.role_replacement);
@@ -229,7 +253,9 @@ pub fn normalise(observed: &Map<String, Value>, setup: &Setup) -> Result<Map<Str
                                 .ok()
                                 .and_then(|p| p.get(field).cloned())
                                 .unwrap_or(Value::Null),
-                            (Some(field), other) => other.get(field).cloned().unwrap_or(Value::Null),
+                            (Some(field), other) => {
+                                other.get(field).cloned().unwrap_or(Value::Null)
+                            }
                             (None, other) => other.clone(),
                         };
                         if let Value::String(s) = f {
@@ -272,7 +298,9 @@ pub fn normalise(observed: &Map<String, Value>, setup: &Setup) -> Result<Map<Str
     key_value_map(
         &mut tmp,
         &mut |k, v| match v {
-            Value::String(s) if k.to_lowercase().ends_with("id") && starts_with_uuid(s) => Some(s.clone()),
+            Value::String(s) if k.to_lowercase().ends_with("id") && starts_with_uuid(s) => {
+                Some(s.clone())
+            }
             _ => None,
         },
         &mut |val: &str, c: &mut Ctx| c.reference(val, "uuid"),
@@ -507,7 +535,9 @@ fn cause_json_input(k: &str, v: &Value) -> Option<String> {
             q -= 1;
             if b[q] == b'\'' && b[q - 1] == b'}' {
                 let group = &line[p + 1..q];
-                return serde_json::from_str::<Value>(group).ok().map(|_| group.to_string());
+                return serde_json::from_str::<Value>(group)
+                    .ok()
+                    .map(|_| group.to_string());
             }
         }
     }
@@ -662,11 +692,17 @@ pub fn normalise_parallel_events(events: &mut Vec<Value>) {
     let mut in_sublist = false;
     let mut i = 0;
     while i < events.len() {
-        let ty = events[i].get("type").and_then(Value::as_str).map(str::to_string);
+        let ty = events[i]
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         match ty.as_deref() {
             None => in_sublist = false,
             Some(
-                "ParallelStateSucceeded" | "ParallelStateAborted" | "ParallelStateExited" | "ParallelStateFailed",
+                "ParallelStateSucceeded"
+                | "ParallelStateAborted"
+                | "ParallelStateExited"
+                | "ParallelStateFailed",
             ) => {
                 let mut sorted = sublist.clone();
                 sorted.sort_by_cached_key(pyjson::dumps);
@@ -739,7 +775,12 @@ pub fn replace_iso8601(s: &str, to: &str) -> String {
 
 /// Length of a `PATTERN_ISO8601` match starting at `i`.
 pub fn iso8601_match_at(b: &[u8], i: usize) -> Option<usize> {
-    let d = |k: usize| b.get(i + k).copied().filter(u8::is_ascii_digit).map(|c| c - b'0');
+    let d = |k: usize| {
+        b.get(i + k)
+            .copied()
+            .filter(u8::is_ascii_digit)
+            .map(|c| c - b'0')
+    };
     let ch = |k: usize, c: u8| b.get(i + k) == Some(&c);
     // Year [1-9]\d{3}
     let (y0, y1, y2, y3) = (d(0)?, d(1)?, d(2)?, d(3)?);
@@ -856,7 +897,10 @@ mod tests {
         assert_eq!(m("2000-02-29T00:00:00Z"), Some(20));
         assert_eq!(m("1900-02-29T00:00:00Z"), None);
         assert_eq!(m("2023-02-24 12:15:56.832957"), None);
-        assert_eq!(replace_iso8601("a \"2016-03-14T01:59:00Z\" b", "date"), "a \"date\" b");
+        assert_eq!(
+            replace_iso8601("a \"2016-03-14T01:59:00Z\" b", "date"),
+            "a \"date\" b"
+        );
     }
 
     #[test]
@@ -868,8 +912,14 @@ mod tests {
 
     #[test]
     fn isoformat() {
-        assert_eq!(python_isoformat(1_704_067_200_000), "2024-01-01T00:00:00+00:00");
-        assert_eq!(python_isoformat(1_704_067_200_123), "2024-01-01T00:00:00.123000+00:00");
+        assert_eq!(
+            python_isoformat(1_704_067_200_000),
+            "2024-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            python_isoformat(1_704_067_200_123),
+            "2024-01-01T00:00:00.123000+00:00"
+        );
     }
 
     #[test]
@@ -911,7 +961,10 @@ mod tests {
         ]});
         let out = normalise(&obs(raw), &setup()).unwrap();
         let o = &out["get_execution_history"]["events"][0]["stateExitedEventDetails"]["output"];
-        assert_eq!(o, &json!({"B_id": "<uuid:1>", "A_id": "<uuid:2>", "again": "<uuid:1>"}));
+        assert_eq!(
+            o,
+            &json!({"B_id": "<uuid:1>", "A_id": "<uuid:2>", "again": "<uuid:1>"})
+        );
     }
 
     #[test]
@@ -932,9 +985,21 @@ mod tests {
         let mut s = setup();
         s.parallel = true;
         let out = normalise(&obs(raw), &s).unwrap();
-        let events = out["get_execution_history"]["events"].as_array().unwrap().clone();
+        let events = out["get_execution_history"]["events"]
+            .as_array()
+            .unwrap()
+            .clone();
         let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-        assert_eq!(types, ["ParallelStateEntered", "ParallelStateStarted", "PassStateEntered", "PassStateEntered", "ParallelStateExited"]);
+        assert_eq!(
+            types,
+            [
+                "ParallelStateEntered",
+                "ParallelStateStarted",
+                "PassStateEntered",
+                "PassStateEntered",
+                "ParallelStateExited"
+            ]
+        );
         assert_eq!(events[2]["stateEnteredEventDetails"]["name"], "A");
         assert_eq!(events[2]["id"], json!([0]));
         assert_eq!(events[2]["previousEventId"], json!(0));
@@ -951,17 +1016,26 @@ mod tests {
         let raw = json!({"events": [{"type": "T", "id": 1, "previousEventId": 0, "timestamp": 0,
             "taskSucceededEventDetails": {"output": "{\"SdkHttpMetadata\":{\"x\":1},\"Body\":\"ok\"}"}}]});
         let mut s = setup();
-        s.skip_paths = vec!["$..SdkHttpMetadata".into(), "$..events[0].previousEventId".into()];
+        s.skip_paths = vec![
+            "$..SdkHttpMetadata".into(),
+            "$..events[0].previousEventId".into(),
+        ];
         let out = normalise(&obs(raw), &s).unwrap();
         let e = &out["get_execution_history"]["events"][0];
-        assert_eq!(e["taskSucceededEventDetails"]["output"], json!({"Body": "ok"}));
+        assert_eq!(
+            e["taskSucceededEventDetails"]["output"],
+            json!({"Body": "ok"})
+        );
         assert!(e.get("previousEventId").is_none());
     }
 
     #[test]
     fn request_ids() {
         let r = Replacement::RequestId.apply("x (Request ID: ab-12, Extended Request ID: zz)");
-        assert_eq!(r, "x (Request ID: <request_id>, Extended Request ID: zz)");
+        assert_eq!(
+            r,
+            "x (Request ID: <request_id>, Extended Request ID: <request_id>)"
+        );
         let r = Replacement::ExtendedRequestId.apply("Extended Request ID: a/b=+c)");
         assert_eq!(r, "Extended Request ID: <extended_request_id>)");
     }

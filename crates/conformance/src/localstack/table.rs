@@ -44,19 +44,41 @@ pub struct Entry {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum TransformerSpec {
-    Literal { literal: (String, String) },
-    ValueAt { value_at: String, #[serde(default)] field: Option<String>, to: String },
-    KeyValue { key_value: String, to: String },
+    Literal {
+        literal: (String, String),
+    },
+    ValueAt {
+        value_at: String,
+        #[serde(default)]
+        field: Option<String>,
+        to: String,
+    },
+    KeyValue {
+        key_value: String,
+        to: String,
+    },
 }
 
 impl TransformerSpec {
     pub fn to_extra(&self) -> Extra {
         match self {
-            TransformerSpec::Literal { literal } => Extra::Literal { from: literal.0.clone(), to: literal.1.clone() },
-            TransformerSpec::ValueAt { value_at, field, to } => {
-                Extra::ValueAt { path: value_at.clone(), field: field.clone(), to: to.clone() }
-            }
-            TransformerSpec::KeyValue { key_value, to } => Extra::KeyValue { key: key_value.clone(), to: to.clone() },
+            TransformerSpec::Literal { literal } => Extra::Literal {
+                from: literal.0.clone(),
+                to: literal.1.clone(),
+            },
+            TransformerSpec::ValueAt {
+                value_at,
+                field,
+                to,
+            } => Extra::ValueAt {
+                path: value_at.clone(),
+                field: field.clone(),
+                to: to.clone(),
+            },
+            TransformerSpec::KeyValue { key_value, to } => Extra::KeyValue {
+                key: key_value.clone(),
+                to: to.clone(),
+            },
         }
     }
 }
@@ -70,7 +92,9 @@ impl Table {
     /// The entry for a snapshot entry: the exact node id first, then its test
     /// function (node id without the `[param]`).
     pub fn lookup(&self, node_id: &str) -> Option<&Entry> {
-        self.tests.get(node_id).or_else(|| self.tests.get(strip_param(node_id)))
+        self.tests
+            .get(node_id)
+            .or_else(|| self.tests.get(strip_param(node_id)))
     }
 }
 

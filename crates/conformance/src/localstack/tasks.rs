@@ -71,8 +71,10 @@ pub fn derive(events: &[Value]) -> Result<Vec<Recorded>, String> {
     for e in events {
         let ty = e.get("type").and_then(Value::as_str).unwrap_or("");
         if ty.ends_with("StateEntered") {
-            last_task_state =
-                e.pointer("/stateEnteredEventDetails/name").and_then(Value::as_str).map(str::to_string);
+            last_task_state = e
+                .pointer("/stateEnteredEventDetails/name")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         let (kind, details_key) = match ty {
             "TaskScheduled" => (Kind::Task, "taskScheduledEventDetails"),
@@ -84,6 +86,9 @@ pub fn derive(events: &[Value]) -> Result<Vec<Recorded>, String> {
             }
         };
         let d = e.get(details_key);
+        // Parallel-normalised events (`id: [0]`) were re-sorted: their order
+        // says nothing about which state scheduled them.
+        let resorted = e.get("id").is_some_and(Value::is_array);
         let state_name = e
             .get("previousEventId")
             .and_then(Value::as_u64)
@@ -91,15 +96,27 @@ pub fn derive(events: &[Value]) -> Result<Vec<Recorded>, String> {
             .and_then(|prev| prev.pointer("/stateEnteredEventDetails/name"))
             .and_then(Value::as_str)
             .map(str::to_string)
-            .or_else(|| last_task_state.clone());
+            .or_else(|| {
+                if resorted {
+                    None
+                } else {
+                    last_task_state.clone()
+                }
+            });
         let parameters = match d.and_then(|d| d.get("parameters").or_else(|| d.get("input"))) {
             Some(p) => payload(Some(p)).ok(),
             None => None,
         };
         pending.push(Pending {
             kind,
-            resource: d.and_then(|d| d.get("resource")).and_then(Value::as_str).map(str::to_string),
-            resource_type: d.and_then(|d| d.get("resourceType")).and_then(Value::as_str).map(str::to_string),
+            resource: d
+                .and_then(|d| d.get("resource"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            resource_type: d
+                .and_then(|d| d.get("resourceType"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
             state_name,
             parameters,
             submitted: None,
@@ -113,7 +130,9 @@ pub fn derive(events: &[Value]) -> Result<Vec<Recorded>, String> {
             parameters: p.parameters,
             // No recorded outcome: the execution ended first (aborted,
             // stopped, or timed out elsewhere); the task never answers.
-            answer: p.answer.unwrap_or(TaskAnswer::Never { submitted: p.submitted }),
+            answer: p.answer.unwrap_or(TaskAnswer::Never {
+                submitted: p.submitted,
+            }),
             used: false,
         })
         .collect())
@@ -123,8 +142,11 @@ fn settle(ty: &str, e: &Value, pending: &mut [Pending]) -> Result<(), String> {
     let (kind, key) = match ty {
         "TaskSubmitted" | "TaskSucceeded" | "TaskFailed" | "TaskTimedOut" | "TaskStartFailed"
         | "TaskSubmitFailed" => (Kind::Task, task_details_key(ty)),
-        "LambdaFunctionSucceeded" | "LambdaFunctionFailed" | "LambdaFunctionTimedOut"
-        | "LambdaFunctionStartFailed" | "LambdaFunctionScheduleFailed" => (Kind::Lambda, lambda_details_key(ty)),
+        "LambdaFunctionSucceeded"
+        | "LambdaFunctionFailed"
+        | "LambdaFunctionTimedOut"
+        | "LambdaFunctionStartFailed"
+        | "LambdaFunctionScheduleFailed" => (Kind::Lambda, lambda_details_key(ty)),
         "ActivitySucceeded" | "ActivityFailed" | "ActivityTimedOut" | "ActivityScheduleFailed" => {
             (Kind::Activity, activity_details_key(ty))
         }
@@ -132,12 +154,15 @@ fn settle(ty: &str, e: &Value, pending: &mut [Pending]) -> Result<(), String> {
     };
     let d = e.get(key);
     let resource = d.and_then(|d| d.get("resource")).and_then(Value::as_str);
-    let resource_type = d.and_then(|d| d.get("resourceType")).and_then(Value::as_str);
+    let resource_type = d
+        .and_then(|d| d.get("resourceType"))
+        .and_then(Value::as_str);
     let slot = pending.iter_mut().find(|p| {
         p.kind == kind
             && p.answer.is_none()
             && (kind != Kind::Task
-                || (p.resource.as_deref() == resource && p.resource_type.as_deref() == resource_type))
+                || (p.resource.as_deref() == resource
+                    && p.resource_type.as_deref() == resource_type))
     });
     let Some(slot) = slot else {
         // An outcome without a schedule (e.g. LambdaFunctionScheduleFailed):
@@ -146,14 +171,22 @@ fn settle(ty: &str, e: &Value, pending: &mut [Pending]) -> Result<(), String> {
     };
     let service = service_of(slot.resource_type.as_deref(), kind);
     let err = |_| service.clone();
-    let text = |k: &str| d.and_then(|d| d.get(k)).and_then(Value::as_str).map(str::to_string);
+    // Causes the snapshot pipeline parsed into objects go back to JSON text.
+    let text = |k: &str| match d.and_then(|d| d.get(k)) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
     match ty {
         "TaskSubmitted" => {
             slot.submitted = Some(payload(d.and_then(|d| d.get("output"))).map_err(err)?);
         }
         "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded" => {
             let output = payload(d.and_then(|d| d.get("output"))).map_err(err)?;
-            slot.answer = Some(TaskAnswer::Succeed { output, submitted: slot.submitted.take() });
+            slot.answer = Some(TaskAnswer::Succeed {
+                output,
+                submitted: slot.submitted.take(),
+            });
         }
         "TaskFailed" | "LambdaFunctionFailed" | "ActivityFailed" => {
             slot.answer = Some(TaskAnswer::Fail {
@@ -163,7 +196,9 @@ fn settle(ty: &str, e: &Value, pending: &mut [Pending]) -> Result<(), String> {
             });
         }
         "TaskTimedOut" | "LambdaFunctionTimedOut" | "ActivityTimedOut" => {
-            slot.answer = Some(TaskAnswer::Never { submitted: slot.submitted.take() });
+            slot.answer = Some(TaskAnswer::Never {
+                submitted: slot.submitted.take(),
+            });
         }
         // Start/submit/schedule failures have no TaskAnswer form.
         _ => return Err(service),
@@ -211,7 +246,10 @@ pub struct RecordedTasks {
 
 impl RecordedTasks {
     pub fn new(answers: Vec<Recorded>) -> Self {
-        Self { answers, param_normalisers: Vec::new() }
+        Self {
+            answers,
+            param_normalisers: Vec::new(),
+        }
     }
 
     fn normalise_params(&self, v: &Value) -> Value {
@@ -232,7 +270,12 @@ impl TaskHandler for RecordedTasks {
             .answers
             .iter()
             .enumerate()
-            .filter(|(_, a)| !a.used && a.state_name.as_deref().is_none_or(|n| n == request.state_name))
+            .filter(|(_, a)| {
+                !a.used
+                    && a.state_name
+                        .as_deref()
+                        .is_none_or(|n| n == request.state_name)
+            })
             .map(|(i, _)| i)
             .collect();
         let pick = candidates
@@ -247,7 +290,10 @@ impl TaskHandler for RecordedTasks {
             }
             None => TaskAnswer::Fail {
                 error: Some("Baton.Conformance".into()),
-                cause: Some(format!("no recorded outcome left for task state '{}'", request.state_name)),
+                cause: Some(format!(
+                    "no recorded outcome left for task state '{}'",
+                    request.state_name
+                )),
                 submitted: None,
             },
         }
@@ -295,13 +341,22 @@ mod tests {
         let mut h = RecordedTasks::new(answers);
         assert_eq!(
             h.invoke(&req("T", json!({"a": 1}))),
-            TaskAnswer::Succeed { output: json!("done"), submitted: Some(json!({"MessageId": "<uuid:1>"})) }
+            TaskAnswer::Succeed {
+                output: json!("done"),
+                submitted: Some(json!({"MessageId": "<uuid:1>"}))
+            }
         );
         assert_eq!(
             h.invoke(&req("L", json!([1]))),
-            TaskAnswer::Fail { error: Some("E".into()), cause: Some("C".into()), submitted: None }
+            TaskAnswer::Fail {
+                error: Some("E".into()),
+                cause: Some("C".into()),
+                submitted: None
+            }
         );
-        assert!(matches!(h.invoke(&req("L", json!([1]))), TaskAnswer::Fail { error: Some(e), .. } if e == "Baton.Conformance"));
+        assert!(
+            matches!(h.invoke(&req("L", json!([1]))), TaskAnswer::Fail { error: Some(e), .. } if e == "Baton.Conformance")
+        );
     }
 
     #[test]
@@ -325,6 +380,12 @@ mod tests {
             json!({"id": 5, "previousEventId": 3, "type": "TaskSucceeded", "taskSucceededEventDetails": {"resource": "invoke", "resourceType": "lambda", "output": {"r": 2}}}),
         ];
         let mut h = RecordedTasks::new(derive(&events).unwrap());
-        assert_eq!(h.invoke(&req("T", json!({"Payload": 2}))), TaskAnswer::Succeed { output: json!({"r": 2}), submitted: None });
+        assert_eq!(
+            h.invoke(&req("T", json!({"Payload": 2}))),
+            TaskAnswer::Succeed {
+                output: json!({"r": 2}),
+                submitted: None
+            }
+        );
     }
 }
