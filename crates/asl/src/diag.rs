@@ -28,8 +28,16 @@ pub mod codes {
 
 impl Diagnostic {
     /// A diagnostic with `code` at `location`.
-    pub fn new(code: &'static str, message: impl Into<String>, location: impl Into<String>) -> Self {
-        Self { code, message: message.into(), location: location.into() }
+    pub fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        location: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            location: location.into(),
+        }
     }
 
     /// A `SCHEMA_VALIDATION_FAILED` diagnostic.
@@ -42,7 +50,11 @@ impl fmt::Display for Diagnostic {
     /// AWS's form: `CODE: message at /States/X/Field`; a diagnostic with no
     /// location reads `… at null`, as AWS prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.location.is_empty() { "null" } else { &self.location };
+        let at = if self.location.is_empty() {
+            "null"
+        } else {
+            &self.location
+        };
         write!(f, "{}: {} at {at}", self.code, self.message)
     }
 }

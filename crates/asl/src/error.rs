@@ -16,12 +16,18 @@ pub struct StatesError {
 impl StatesError {
     /// An error with a cause.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self { error: error.into(), cause: Some(cause.into()) }
+        Self {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
     }
 
     /// An error with no cause.
     pub fn bare(error: impl Into<String>) -> Self {
-        Self { error: error.into(), cause: None }
+        Self {
+            error: error.into(),
+            cause: None,
+        }
     }
 
     /// `States.Runtime` with a cause.

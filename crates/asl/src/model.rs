@@ -243,7 +243,11 @@ pub enum ChoiceRule {
     Or(Vec<ChoiceRule>),
     Not(Box<ChoiceRule>),
     /// `Variable` compared with `Operator`.
-    Compare { variable: Path, op: Comparison, operand: Operand },
+    Compare {
+        variable: Path,
+        op: Comparison,
+        operand: Operand,
+    },
     /// JSONata `Condition`: a boolean literal or `{% ... %}` (raw).
     Condition(Value),
 }
@@ -291,19 +295,31 @@ impl Comparison {
         ("StringLessThan", Comparison::StringLessThan),
         ("StringGreaterThan", Comparison::StringGreaterThan),
         ("StringLessThanEquals", Comparison::StringLessThanEquals),
-        ("StringGreaterThanEquals", Comparison::StringGreaterThanEquals),
+        (
+            "StringGreaterThanEquals",
+            Comparison::StringGreaterThanEquals,
+        ),
         ("StringMatches", Comparison::StringMatches),
         ("NumericEquals", Comparison::NumericEquals),
         ("NumericLessThan", Comparison::NumericLessThan),
         ("NumericGreaterThan", Comparison::NumericGreaterThan),
         ("NumericLessThanEquals", Comparison::NumericLessThanEquals),
-        ("NumericGreaterThanEquals", Comparison::NumericGreaterThanEquals),
+        (
+            "NumericGreaterThanEquals",
+            Comparison::NumericGreaterThanEquals,
+        ),
         ("BooleanEquals", Comparison::BooleanEquals),
         ("TimestampEquals", Comparison::TimestampEquals),
         ("TimestampLessThan", Comparison::TimestampLessThan),
         ("TimestampGreaterThan", Comparison::TimestampGreaterThan),
-        ("TimestampLessThanEquals", Comparison::TimestampLessThanEquals),
-        ("TimestampGreaterThanEquals", Comparison::TimestampGreaterThanEquals),
+        (
+            "TimestampLessThanEquals",
+            Comparison::TimestampLessThanEquals,
+        ),
+        (
+            "TimestampGreaterThanEquals",
+            Comparison::TimestampGreaterThanEquals,
+        ),
         ("IsNull", Comparison::IsNull),
         ("IsPresent", Comparison::IsPresent),
         ("IsNumeric", Comparison::IsNumeric),

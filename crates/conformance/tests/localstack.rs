@@ -1,6 +1,7 @@
 //! Replays LocalStack's AWS-recorded snapshot suite (from `../shared/suites`
 //! beside the repository) and fails on any failure not listed in
-//! `conformance/known-failures.txt`.
+//! `conformance/known-failures.txt`, and on any listed entry that no longer
+//! fails (the list stays equal to what fails).
 
 use std::path::Path;
 
@@ -32,5 +33,12 @@ fn localstack_snapshot_suite() {
         unexpected.is_empty(),
         "{} failures not in conformance/known-failures.txt:{msg}",
         unexpected.len()
+    );
+    let stale = report.stale_known_failures(&known, false);
+    assert!(
+        stale.is_empty(),
+        "{} entries in conformance/known-failures.txt do not fail (remove them):\n{}",
+        stale.len(),
+        stale.join("\n")
     );
 }

@@ -74,6 +74,8 @@ pub struct EntryResult {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub entries: Vec<EntryResult>,
+    /// Whether the run was restricted by [`Options::filter`].
+    pub filtered: bool,
 }
 
 /// The known-failures list: `node-id  # reason` per line.
@@ -123,6 +125,51 @@ impl Report {
             .iter()
             .filter(|e| matches!(e.verdict, Verdict::Fail(_)) && !known.contains(&e.node_id))
             .collect()
+    }
+
+    /// Entries listed in `known` that ran and did not fail (the list must be
+    /// kept equal to what fails), and listed ids that match no entry of this
+    /// run (only when the run was not filtered).
+    pub fn stale_known_failures(&self, known: &KnownFailures, filtered: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for e in &self.entries {
+            seen.insert(e.node_id.as_str());
+            if known.contains(&e.node_id) && !matches!(e.verdict, Verdict::Fail(_)) {
+                let what = match &e.verdict {
+                    Verdict::Pass => "passes".to_string(),
+                    Verdict::Skip(r) => format!("skipped: {r}"),
+                    Verdict::Fail(_) => String::new(),
+                };
+                out.push(format!("{} ({what})", e.node_id));
+            }
+        }
+        if !filtered {
+            for id in known.ids.keys() {
+                if !seen.contains(id.as_str()) {
+                    out.push(format!("{id} (no such entry)"));
+                }
+            }
+        }
+        out
+    }
+
+    /// One line per entry: `PASS|FAIL|SKIP node-id [reason]`.
+    pub fn list(&self) -> String {
+        let mut out = String::new();
+        for e in &self.entries {
+            let _ = match &e.verdict {
+                Verdict::Pass => writeln!(out, "PASS {}", e.node_id),
+                Verdict::Fail(d) => writeln!(
+                    out,
+                    "FAIL {}  # {}",
+                    e.node_id,
+                    d.lines().next().unwrap_or("")
+                ),
+                Verdict::Skip(r) => writeln!(out, "SKIP {}  # {r}", e.node_id),
+            };
+        }
+        out
     }
 
     /// Skip reasons with counts, most frequent first.
@@ -213,6 +260,15 @@ impl Report {
                 let _ = writeln!(out, "  unlisted failure: {}", e.node_id);
             }
         }
+        let stale = self.stale_known_failures(known, self.filtered);
+        let _ = writeln!(
+            out,
+            "known failures listed but not failing: {}",
+            stale.len()
+        );
+        for s in &stale {
+            let _ = writeln!(out, "  listed but not failing: {s}");
+        }
         let (p, f, s) = self.counts();
         let _ = write!(out, "{p} passed, {f} failed, {s} skipped");
         out
@@ -254,7 +310,10 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
         None => Table::parse(table::EMBEDDED).context("embedded substitutions table")?,
     };
     let mut snapshots: HashMap<String, Option<Map<String, Value>>> = HashMap::new();
-    let mut report = Report::default();
+    let mut report = Report {
+        filtered: options.filter.is_some(),
+        ..Report::default()
+    };
     for (test_id, test) in &index.tests {
         let validated = test
             .markers
