@@ -19,8 +19,12 @@ fn document() -> Value {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(src) = std::str::from_utf8(data) else { return };
-    let Ok(path) = baton_asl::path::Path::parse(src) else { return };
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(path) = baton_asl::path::Path::parse(src) else {
+        return;
+    };
     let _ = path.source();
     let _ = path.root();
     let _ = path.is_reference();

@@ -1952,11 +1952,11 @@ impl Step<'_> {
         err: &StatesError,
     ) -> Result<(), Failure> {
         let mut error_output = Map::new();
-        error_output.insert("Error".into(), Value::from(err.error.clone()));
-        error_output.insert(
-            "Cause".into(),
-            Value::from(err.cause.clone().unwrap_or_default()),
-        );
+        // A failure with no error or cause (SendTaskFailure with neither)
+        // shows them as null.
+        let error = (!err.error.is_empty()).then(|| err.error.clone());
+        error_output.insert("Error".into(), error.map_or(Value::Null, Value::from));
+        error_output.insert("Cause".into(), err.cause.clone().map_or(Value::Null, Value::from));
         let error_output = Value::Object(error_output);
         let assigned = self.assign(fid, state, active, catcher.assign.as_ref(), &error_output)?;
         let output = self.result_path(state, &catcher.result_path, &active.input, error_output)?;
@@ -2365,81 +2365,13 @@ fn payload_too_large(v: &Value) -> bool {
     acc > MAX_PAYLOAD_BYTES && serde_json::to_string(v).is_ok_and(|s| s.len() > MAX_PAYLOAD_BYTES)
 }
 
-/// Jayway's message for a path that selects nothing.
-///
-/// Jayway reports a missing leaf as `No results for path: $['a']['b']` and a
-/// missing intermediate member as `Missing property in path $['a']`.
+/// Jayway's message for a path that selects nothing (`No results for path:
+/// $['a']`, `Missing property in path $['a']`), as AWS quotes it.
 fn not_found(path: &Path, doc: &Value) -> String {
-    let Some(segments) = simple_segments(path.source()) else {
-        return format!("No results for path: {}", path.source());
-    };
-    let mut shown = String::from("$");
-    let mut cur = Some(doc);
-    for (i, seg) in segments.iter().enumerate() {
-        let next = match (seg, cur) {
-            (Segment::Name(n), Some(Value::Object(o))) => {
-                shown.push_str(&format!("['{n}']"));
-                o.get(n.as_str())
-            }
-            (Segment::Index(k), Some(Value::Array(a))) => {
-                shown.push_str(&format!("[{k}]"));
-                usize::try_from(*k).ok().and_then(|k| a.get(k))
-            }
-            (Segment::Name(n), _) => {
-                shown.push_str(&format!("['{n}']"));
-                None
-            }
-            (Segment::Index(k), _) => {
-                shown.push_str(&format!("[{k}]"));
-                None
-            }
-        };
-        if next.is_none() && i + 1 < segments.len() {
-            return format!("Missing property in path {shown}");
-        }
-        cur = next;
+    match path.try_select(doc) {
+        Err(e) => e.message,
+        Ok(_) => format!("No results for path: {}", path.source()),
     }
-    let mut full = String::from("$");
-    for seg in &segments {
-        match seg {
-            Segment::Name(n) => full.push_str(&format!("['{n}']")),
-            Segment::Index(k) => full.push_str(&format!("[{k}]")),
-        }
-    }
-    format!("No results for path: {full}")
-}
-
-enum Segment {
-    Name(String),
-    Index(i64),
-}
-
-/// The segments of a path made only of `.name`, `['name']` and `[n]`.
-fn simple_segments(src: &str) -> Option<Vec<Segment>> {
-    let mut rest = src.strip_prefix('$')?;
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let name = &r[..end];
-            if name.is_empty() || name.contains(['*', '(', ')', '?', '@', ' ', ',', ':']) {
-                return None;
-            }
-            out.push(Segment::Name(name.to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix("['") {
-            let end = r.find("']")?;
-            out.push(Segment::Name(r[..end].to_string()));
-            rest = &r[end + 2..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            out.push(Segment::Index(r[..end].trim().parse().ok()?));
-            rest = &r[end + 1..];
-        } else {
-            return None;
-        }
-    }
-    Some(out)
 }
 
 /// Compact JSON text.

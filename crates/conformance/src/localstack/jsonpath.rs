@@ -169,6 +169,19 @@ pub fn delete(v: &mut Value, path: &str) {
     }
 }
 
+/// Sets every match of `path` in `v` to `to` (`jsonpath_ng`'s `update`, as
+/// `JsonpathTransformer(..., replace_reference=False)` does).
+pub fn set(v: &mut Value, path: &str, to: &Value) {
+    let Some(segs) = parse(path) else { return };
+    let mut found = Vec::new();
+    matches(v, &segs, &mut Vec::new(), &mut found);
+    for steps in found {
+        if let Some(slot) = get_mut(v, &steps) {
+            *slot = to.clone();
+        }
+    }
+}
+
 /// Whether `path` is in the supported subset.
 pub fn is_supported(path: &str) -> bool {
     parse(path).is_some()
