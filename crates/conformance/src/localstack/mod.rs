@@ -407,10 +407,14 @@ fn run_entry(
         .filter(|(k, v)| is_history_key(k) && v.get("events").is_some_and(Value::is_array))
         .map(|(k, _)| k)
         .collect();
-    if keys.is_empty() {
+    keys.sort_by_key(|k| history_index(k));
+    // DescribeExecution of the (first) recorded execution.
+    let describe = recorded
+        .get(DESCRIBE_KEY)
+        .filter(|v| v.get("status").is_some());
+    if keys.is_empty() && describe.is_none() {
         return Verdict::Skip("API-shape entry".into());
     }
-    keys.sort_by_key(|k| history_index(k));
 
     // Template.
     let first_state = keys
@@ -428,6 +432,16 @@ fn run_entry(
     if let Some(s) = subst {
         for (from, to) in &s.replace {
             text = text.replace(from.as_str(), to);
+        }
+        if s.edits_template() {
+            let Ok(mut v) = serde_json::from_str::<Value>(&text) else {
+                return Verdict::Skip("template not strict JSON".into());
+            };
+            if let Err(e) = s.apply_sets(node_id, &mut v) {
+                return Verdict::Fail(format!("substitutions table: {e}"));
+            }
+            // As the test sends it: `json.dumps(template)`.
+            text = pyjson::dumps(&v);
         }
     }
     if let Some(p) = classify::find_placeholder(&text) {
@@ -447,8 +461,10 @@ fn run_entry(
         return Verdict::Skip("needs activities".into());
     }
 
-    // Inputs and task outcomes.
-    let mut plans = Vec::new();
+    // Inputs and task outcomes: one execution per recorded history; the
+    // DescribeExecution belongs to the first (its own execution when the test
+    // recorded no history).
+    let mut plans: Vec<(Option<String>, Input, Vec<tasks::Recorded>)> = Vec::new();
     for key in &keys {
         let events: &[Value] = recorded
             .get(*key)
@@ -472,13 +488,29 @@ fn run_entry(
             }
             Err(service) => return Verdict::Skip(format!("needs {service} integration")),
         };
-        plans.push((key.to_string(), input, answers));
+        plans.push((Some(key.to_string()), input, answers));
     }
+    if plans.is_empty()
+        && let Some(d) = describe
+    {
+        let input = match subst.and_then(|s| s.inputs.get(DESCRIBE_KEY)) {
+            Some(v) => Input {
+                text: pyjson::dumps(v),
+                value: v.clone(),
+            },
+            None => match d.get("input").and_then(input_of) {
+                Some(i) => i,
+                None => return Verdict::Skip("no DescribeExecution input".into()),
+            },
+        };
+        plans.push((None, input, Vec::new()));
+    }
+    let compared = plans.len() + usize::from(describe.is_some() && !keys.is_empty());
 
     let (definition, diags) = baton_asl::load::load_str(&text);
     let Some(definition) = definition else {
         let msg = baton_asl::diag::invalid_definition_message(&diags);
-        result.intrinsic_executions = intrinsic_counts(node_id, 0, plans.len());
+        result.intrinsic_executions = intrinsic_counts(node_id, 0, keys.len());
         return Verdict::Fail(format!("definition rejected (AWS accepted it): {msg}"));
     };
 
@@ -493,7 +525,7 @@ fn run_entry(
         .filter(|r| !r.starts_with("arn:"))
         .unwrap_or("snf_role_arn")
         .to_string();
-    let mut observed = Map::new();
+    let mut ours_raw: HashMap<String, Value> = HashMap::new();
     let mut exec_names = Vec::new();
     for (i, (key, input, answers)) in plans.into_iter().enumerate() {
         let exec_name = format!(
@@ -522,58 +554,92 @@ fn run_entry(
         handler.param_normalisers = vec![
             (ROLE_ARN.into(), role_replacement.clone()),
             (MACHINE_NAME.into(), "<ArnPart_0idx>".into()),
-            (exec_name.clone(), format!("<ExecArnPart_{i}idx>")),
+            (exec_name.clone(), execution_placeholder(subst, i)),
             (REGION.into(), "<region>".into()),
             ("arn:aws:".into(), "arn:<partition>:".into()),
         ];
         let mut env = FixedEnv::new(START_MS, 0x5eed_0000 + i as u64);
         let outcome = driver::run(
             &definition,
-            start,
+            start.clone(),
             &mut handler,
             &mut env,
             &RunOptions::default(),
         );
-        observed.insert(key, history_response(&outcome.events));
+        if i == 0 && describe.is_some() {
+            ours_raw.insert(DESCRIBE_KEY.into(), describe_response(&start, &outcome));
+        }
+        if let Some(key) = key {
+            ours_raw.insert(key, history_response(&outcome.events));
+        }
         exec_names.push(exec_name);
+    }
+    // The snapshot library transforms the matched keys together, in the order
+    // the test matched them (the recording's order).
+    let mut observed = Map::new();
+    for k in recorded.keys() {
+        if let Some(v) = ours_raw.remove(k) {
+            observed.insert(k.clone(), v);
+        }
+    }
+    let (mut extras, mut late_extras) = (Vec::new(), Vec::new());
+    for t in subst.map(|s| s.transformers.as_slice()).unwrap_or_default() {
+        match t.to_extra() {
+            (e, false) => extras.push(e),
+            (e, true) => late_extras.push(e),
+        }
     }
     let setup = Setup {
         role_arn: ROLE_ARN.into(),
         role_replacement,
         state_machine_name: Some(MACHINE_NAME.into()),
-        execution_names: exec_names,
+        execution_names: exec_names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, execution_placeholder(subst, i)))
+            .collect(),
         account: ACCOUNT.into(),
         region: REGION.into(),
         partition: "aws".into(),
         parallel,
         map_runs: true,
-        extras: subst
-            .map(|s| s.transformers.iter().map(|t| t.to_extra()).collect())
-            .unwrap_or_default(),
+        extras,
+        late_extras,
         skip_paths: test.skip_snapshot_verify_paths.clone(),
     };
     let ours = match normalise::normalise(&observed, &setup) {
         Ok(o) => o,
         Err(e) => {
-            result.intrinsic_executions = intrinsic_counts(node_id, 0, observed.len());
+            result.intrinsic_executions = intrinsic_counts(node_id, 0, keys.len());
             return Verdict::Fail(e);
         }
     };
     let mut expected = Map::new();
-    for k in &keys {
-        if let Some(v) = recorded.get(*k) {
-            expected.insert(k.to_string(), v.clone());
+    for k in observed.keys() {
+        if let Some(v) = recorded.get(k) {
+            expected.insert(k.clone(), v.clone());
         }
     }
     normalise::delete_skip_paths(&mut expected, &test.skip_snapshot_verify_paths);
     let mut first_diff = None;
     let mut passed = 0;
-    for k in &keys {
-        let (Some(a), Some(b)) = (expected.get(*k), ours.get(*k)) else {
+    let mut history_passed = 0;
+    for k in observed.keys() {
+        let (Some(a), Some(b)) = (expected.get(k), ours.get(k)) else {
             continue;
         };
-        match history_diff(a, b) {
-            None => passed += 1,
+        let diff = if k == DESCRIBE_KEY {
+            value_diff(a, b)
+        } else {
+            history_diff(a, b)
+        };
+        match diff {
+            None => {
+                passed += 1;
+                if k != DESCRIBE_KEY {
+                    history_passed += 1;
+                }
+            }
             Some(d) => {
                 if first_diff.is_none() {
                     first_diff = Some(format!("{k}: {d}"));
@@ -581,11 +647,129 @@ fn run_entry(
             }
         }
     }
-    result.intrinsic_executions = intrinsic_counts(node_id, passed, keys.len() - passed);
+    result.intrinsic_executions =
+        intrinsic_counts(node_id, history_passed, keys.len() - history_passed);
     match first_diff {
-        None => Verdict::Pass,
+        None if passed == compared => Verdict::Pass,
+        None => Verdict::Fail(format!("compared {passed} of {compared} responses")),
         Some(d) => Verdict::Fail(d),
     }
+}
+
+/// What execution `i`'s name becomes in the recording.
+fn execution_placeholder(subst: Option<&table::Entry>, i: usize) -> String {
+    subst
+        .and_then(|s| s.execution_names.get(i).cloned())
+        .unwrap_or_else(|| format!("<ExecArnPart_{i}idx>"))
+}
+
+/// The recorded key of a DescribeExecution response.
+const DESCRIBE_KEY: &str = "describe_execution";
+
+/// DescribeExecution's response body for an execution, shaped as AWS does:
+/// `error`/`cause` only for FAILED, `output` only for SUCCEEDED, `stopDate`
+/// once ended, `redriveStatus` REDRIVABLE for FAILED/TIMED_OUT/ABORTED.
+/// Dates are epoch milliseconds (the normaliser turns them into datetimes).
+fn describe_response(start: &StartContext, outcome: &driver::Outcome) -> Value {
+    let status = outcome.status;
+    let mut m = Map::new();
+    if status == Status::Failed {
+        if let Some(c) = &outcome.cause {
+            m.insert("cause".into(), Value::String(c.clone()));
+        }
+        if let Some(e) = &outcome.error {
+            m.insert("error".into(), Value::String(e.clone()));
+        }
+    }
+    m.insert(
+        "executionArn".into(),
+        Value::String(start.execution_arn.clone()),
+    );
+    let input_text = start
+        .input_text
+        .clone()
+        .unwrap_or_else(|| serde_json::to_string(&start.input).unwrap_or_default());
+    m.insert("input".into(), Value::String(input_text));
+    m.insert("inputDetails".into(), serde_json::json!({"included": true}));
+    m.insert("name".into(), Value::String(start.execution_name.clone()));
+    if status == Status::Succeeded {
+        let output = succeeded_output(outcome).unwrap_or(Value::Null);
+        m.insert("output".into(), output);
+        m.insert("outputDetails".into(), serde_json::json!({"included": true}));
+    }
+    m.insert("redriveCount".into(), Value::from(start.redrive_count));
+    let (redrive, reason) = match status {
+        Status::Failed | Status::TimedOut | Status::Aborted => ("REDRIVABLE", None),
+        Status::Succeeded | Status::Running => ("NOT_REDRIVABLE", Some(status.as_str())),
+    };
+    m.insert("redriveStatus".into(), Value::String(redrive.into()));
+    if let Some(s) = reason {
+        m.insert(
+            "redriveStatusReason".into(),
+            Value::String(format!("Execution is {s} and cannot be redriven")),
+        );
+    }
+    m.insert("startDate".into(), Value::from(START_MS));
+    m.insert(
+        "stateMachineArn".into(),
+        Value::String(start.state_machine_arn.clone()),
+    );
+    m.insert("status".into(), Value::String(status.as_str().into()));
+    if status != Status::Running {
+        m.insert(
+            "stopDate".into(),
+            Value::from(START_MS + outcome.elapsed_millis),
+        );
+    }
+    m.insert(
+        "ResponseMetadata".into(),
+        serde_json::json!({"HTTPHeaders": {}, "HTTPStatusCode": 200}),
+    );
+    Value::Object(m)
+}
+
+/// The output text of a succeeded execution, as ExecutionSucceeded records it.
+fn succeeded_output(outcome: &driver::Outcome) -> Option<Value> {
+    let from_event = outcome.events.iter().rev().find_map(|e| {
+        (e.r#type == baton_interp::EventType::ExecutionSucceeded)
+            .then(|| e.details.as_ref().and_then(|d| d.get("output")).cloned())
+            .flatten()
+    });
+    from_event.or_else(|| {
+        outcome
+            .output
+            .as_ref()
+            .map(|v| Value::String(serde_json::to_string(v).unwrap_or_default()))
+    })
+}
+
+/// The first difference between two JSON values (by path).
+pub fn value_diff(expected: &Value, ours: &Value) -> Option<String> {
+    fn walk(path: &str, a: &Value, b: &Value) -> Option<String> {
+        if a == b {
+            return None;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for (k, av) in x {
+                    let p = format!("{path}.{k}");
+                    match y.get(k) {
+                        Some(bv) => {
+                            if let Some(d) = walk(&p, av, bv) {
+                                return Some(d);
+                            }
+                        }
+                        None => return Some(format!("{p}: recorded {}, ours absent", short(av))),
+                    }
+                }
+                y.iter()
+                    .find(|(k, _)| !x.contains_key(*k))
+                    .map(|(k, bv)| format!("{path}.{k}: recorded absent, ours {}", short(bv)))
+            }
+            _ => Some(format!("{path}: recorded {}, ours {}", short(a), short(b))),
+        }
+    }
+    walk("$", expected, ours)
 }
 
 fn intrinsic_counts(node_id: &str, passed: usize, failed: usize) -> (usize, usize) {
@@ -644,7 +828,12 @@ fn recorded_input(events: &[Value]) -> Option<Input> {
     let started = events
         .iter()
         .find(|e| e.get("type").and_then(Value::as_str) == Some("ExecutionStarted"))?;
-    match started.pointer("/executionStartedEventDetails/input")? {
+    input_of(started.pointer("/executionStartedEventDetails/input")?)
+}
+
+/// A recorded input value (see [`recorded_input`]).
+fn input_of(recorded: &Value) -> Option<Input> {
+    match recorded {
         Value::String(s) => serde_json::from_str(s).ok().map(|value| Input {
             text: s.clone(),
             value,
@@ -858,6 +1047,7 @@ fn run_choice_cases(
         parallel: false,
         map_runs: false,
         extras: vec![],
+        late_extras: vec![],
         skip_paths: vec![],
     };
     let ours = match normalise::normalise(&observed, &setup) {
@@ -947,18 +1137,7 @@ fn run_case(def_text: &str, input: Value, i: usize) -> Value {
             outcome.cause.unwrap_or_default()
         ));
     }
-    let from_event = outcome.events.iter().rev().find_map(|e| {
-        (e.r#type == baton_interp::EventType::ExecutionSucceeded)
-            .then(|| e.details.as_ref().and_then(|d| d.get("output")).cloned())
-            .flatten()
-    });
-    match from_event {
-        Some(v) => v,
-        None => match outcome.output {
-            Some(v) => Value::String(serde_json::to_string(&v).unwrap_or_default()),
-            None => Value::Null,
-        },
-    }
+    succeeded_output(&outcome).unwrap_or(Value::Null)
 }
 
 /// Reads a known-failures file.

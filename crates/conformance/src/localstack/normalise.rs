@@ -137,6 +137,12 @@ pub enum Extra {
     },
     /// `key_value(key, replacement)`: reference replacement of every value of `key`.
     KeyValue { key: String, to: String },
+    /// `KeyValueBasedTransformer(_resource_name_transformer, to)` (part of
+    /// `sqs_api()`, `sns_api()`, `lambda_api()`): the name in every ARN value.
+    ResourceName { to: String },
+    /// `JsonpathTransformer(path, to, replace_reference=False)`: every match
+    /// set to `to` in place.
+    JsonPathSet { path: String, to: Value },
 }
 
 /// What the normaliser needs to know about one recorded test.
@@ -147,8 +153,9 @@ pub struct Setup {
     pub role_replacement: String,
     /// State machine name (→ `<ArnPart_0idx>`).
     pub state_machine_name: Option<String>,
-    /// Execution names, index `i` → `<ExecArnPart_<i>idx>`.
-    pub execution_names: Vec<String>,
+    /// Execution names and what they become (`<ExecArnPart_<i>idx>` for
+    /// `sfn_sm_exec_arn(exec, i)`).
+    pub execution_names: Vec<(String, String)>,
     pub account: String,
     pub region: String,
     /// Partition as it appears in `arn:<partition>:`.
@@ -157,7 +164,11 @@ pub struct Setup {
     pub parallel: bool,
     /// Collect `$..mapRunArn` values (as `launch_and_record_execution` does).
     pub map_runs: bool,
+    /// The test's own transformers, registered before `create_and_record_execution`
+    /// (so before the role ARN and the state machine/execution ARN transformers).
     pub extras: Vec<Extra>,
+    /// Transformers the test registers after the execution ran.
+    pub late_extras: Vec<Extra>,
     pub skip_paths: Vec<String>,
 }
 
@@ -179,6 +190,7 @@ pub fn normalise(
     let mut ts = Map::new();
     for v in tmp.values_mut() {
         timestamps_to_iso(v, &mut ts);
+        response_dates_to_iso(v, &mut ts);
     }
 
     let mut ctx = Ctx::default();
@@ -206,15 +218,16 @@ pub fn normalise(
         &mut ctx,
     );
 
-    // Priority 0: the test's transformers.
+    // Priority 0: the test's transformers, then `create_and_record_execution`'s.
+    register_extras(&setup.extras, observed, &mut tmp, &mut ctx);
     ctx.literal(&setup.role_arn, &setup.role_replacement);
     ctx.replacements.push(Replacement::ExtendedRequestId);
     ctx.replacements.push(Replacement::RequestId);
     if let Some(name) = &setup.state_machine_name {
         ctx.literal(name, "<ArnPart_0idx>");
     }
-    for (i, name) in setup.execution_names.iter().enumerate() {
-        ctx.literal(name, &format!("<ExecArnPart_{i}idx>"));
+    for (name, to) in &setup.execution_names {
+        ctx.literal(name, to);
     }
     if setup.map_runs {
         let mut arns = Vec::new();
@@ -240,44 +253,7 @@ pub fn normalise(
             i += 1;
         }
     }
-    for extra in &setup.extras {
-        match extra {
-            Extra::Literal { from, to } => ctx.literal(from, to),
-            Extra::ValueAt { path, field, to } => {
-                for v in observed.values() {
-                    let mut found = Vec::new();
-                    jsonpath::find(v, path, &mut found);
-                    for f in found {
-                        let f = match (field, &f) {
-                            (Some(field), Value::String(s)) => serde_json::from_str::<Value>(s)
-                                .ok()
-                                .and_then(|p| p.get(field).cloned())
-                                .unwrap_or(Value::Null),
-                            (Some(field), other) => {
-                                other.get(field).cloned().unwrap_or(Value::Null)
-                            }
-                            (None, other) => other.clone(),
-                        };
-                        if let Value::String(s) = f {
-                            ctx.literal(&s, to);
-                        }
-                    }
-                }
-            }
-            Extra::KeyValue { key, to } => {
-                let key = key.clone();
-                key_value_map(
-                    &mut tmp,
-                    &mut |k, v| match v {
-                        Value::String(s) if k == key && !s.is_empty() => Some(s.clone()),
-                        _ => None,
-                    },
-                    &mut |val: &str, c: &mut Ctx| c.reference(val, to),
-                    &mut ctx,
-                );
-            }
-        }
-    }
+    register_extras(&setup.late_extras, observed, &mut tmp, &mut ctx);
     if setup.parallel {
         for v in tmp.values_mut() {
             parallel_transform(v);
@@ -309,6 +285,15 @@ pub fn normalise(
     ctx.replacements.push(Replacement::Iso8601);
     for v in tmp.values_mut() {
         datetimes_to_placeholder(v, &ts);
+        if let Value::Object(m) = v {
+            for k in RESPONSE_DATE_KEYS {
+                if let Some(slot) = m.get_mut(k)
+                    && slot.as_str().is_some_and(|s| ts.contains_key(s))
+                {
+                    *slot = Value::String("datetime".into());
+                }
+            }
+        }
     }
     timestamp_keys(&mut tmp);
 
@@ -329,6 +314,145 @@ pub fn normalise(
         out.insert(k, parsed);
     }
     Ok(out)
+}
+
+/// Registers (or applies, for in-place transformers) the test's extra
+/// transformers in their order.
+fn register_extras(
+    extras: &[Extra],
+    observed: &Map<String, Value>,
+    tmp: &mut Map<String, Value>,
+    ctx: &mut Ctx,
+) {
+    for extra in extras {
+        match extra {
+            Extra::Literal { from, to } => ctx.literal(from, to),
+            Extra::ValueAt { path, field, to } => {
+                for v in observed.values() {
+                    let mut found = Vec::new();
+                    jsonpath::find(v, path, &mut found);
+                    for f in found {
+                        let f = match (field, &f) {
+                            (Some(field), Value::String(s)) => serde_json::from_str::<Value>(s)
+                                .ok()
+                                .and_then(|p| p.get(field).cloned())
+                                .unwrap_or(Value::Null),
+                            (Some(field), other) => {
+                                other.get(field).cloned().unwrap_or(Value::Null)
+                            }
+                            (None, other) => other.clone(),
+                        };
+                        if let Value::String(s) = f {
+                            ctx.literal(&s, to);
+                        }
+                    }
+                }
+            }
+            Extra::ResourceName { to } => key_value_map(
+                tmp,
+                &mut |_, v| v.as_str().and_then(resource_name),
+                &mut |val: &str, c: &mut Ctx| c.reference(val, to),
+                ctx,
+            ),
+            Extra::JsonPathSet { path, to } => {
+                for v in tmp.values_mut() {
+                    jsonpath::set(v, path, to);
+                }
+            }
+            Extra::KeyValue { key, to } => {
+                let key = key.clone();
+                key_value_map(
+                    tmp,
+                    &mut |k, v| match v {
+                        Value::String(s) if k == key && !s.is_empty() => Some(s.clone()),
+                        _ => None,
+                    },
+                    &mut |val: &str, c: &mut Ctx| c.reference(val, to),
+                    ctx,
+                );
+            }
+        }
+    }
+}
+
+/// `_resource_name_transformer`: the resource name of an ARN value
+/// (`PATTERN_ARN` matched at the start), `None` when the value is no ARN or
+/// was already replaced (`<...>`).
+pub fn resource_name(val: &str) -> Option<String> {
+    let line = val.split('\n').next().unwrap_or("");
+    let b = line.as_bytes();
+    let mut p = "arn:".len();
+    if !line.starts_with("arn:") {
+        return None;
+    }
+    // (aws[a-zA-Z-]*)?:
+    if line[p..].starts_with("aws") {
+        let mut q = p + 3;
+        while q < b.len() && (b[q].is_ascii_alphabetic() || b[q] == b'-') {
+            q += 1;
+        }
+        if b.get(q) != Some(&b':') {
+            return None;
+        }
+        p = q + 1;
+    } else if b.get(p) == Some(&b':') {
+        p += 1;
+    } else {
+        return None;
+    }
+    // ([a-zA-Z0-9-_.]+)?:
+    while p < b.len() && (b[p].is_ascii_alphanumeric() || matches!(b[p], b'-' | b'_' | b'.')) {
+        p += 1;
+    }
+    if b.get(p) != Some(&b':') {
+        return None;
+    }
+    p += 1;
+    // ([^:]+)?:  (`[^:]` also matches a newline, but the value ends at the
+    // first line for `(.*)` anyway, so a region spanning lines cannot match)
+    while p < b.len() && b[p] != b':' {
+        p += 1;
+    }
+    if b.get(p) != Some(&b':') {
+        return None;
+    }
+    p += 1;
+    // (\d{12})?:
+    if b.len() >= p + 13 && b[p..p + 12].iter().all(u8::is_ascii_digit) && b[p + 12] == b':' {
+        p += 13;
+    } else if b.get(p) == Some(&b':') {
+        p += 1;
+    } else {
+        return None;
+    }
+    let res = &line[p..];
+    if res.starts_with('<') && res.ends_with('>') {
+        return None;
+    }
+    if val.contains(":changeSet/") {
+        return val.rsplit(":changeSet/").next().map(str::to_string);
+    }
+    if res.contains('/') {
+        return res.rsplit('/').next().map(str::to_string);
+    }
+    if let Some(f) = res.strip_prefix("function:") {
+        let f = if f.contains('$') {
+            f.split('$').next().unwrap_or("").trim_end_matches(':')
+        } else {
+            f
+        };
+        return Some(f.to_string());
+    }
+    if let Some(l) = res.strip_prefix("layer:") {
+        let parts: Vec<&str> = l.split(':').collect();
+        if parts.len() <= 2 {
+            return parts.first().map(|s| s.to_string());
+        }
+    }
+    if res.contains(':') {
+        return res.rsplit(':').next().map(str::to_string);
+    }
+    Some(res.to_string())
 }
 
 /// Deletes the skip paths from a recorded snapshot entry.
@@ -425,6 +549,25 @@ fn timestamps_to_iso(v: &mut Value, seen: &mut Map<String, Value>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Date fields of our API responses (epoch milliseconds in `observed`;
+/// botocore parses them into datetimes).
+const RESPONSE_DATE_KEYS: [&str; 2] = ["startDate", "stopDate"];
+
+/// Top-level response dates (epoch ms) → Python `isoformat()` text,
+/// remembered as datetimes.
+fn response_dates_to_iso(v: &mut Value, seen: &mut Map<String, Value>) {
+    let Value::Object(m) = v else { return };
+    for k in RESPONSE_DATE_KEYS {
+        if let Some(slot) = m.get_mut(k)
+            && let Some(ms) = slot.as_f64()
+        {
+            let iso = python_isoformat(ms.round() as i64);
+            seen.insert(iso.clone(), Value::Null);
+            *slot = Value::String(iso);
+        }
     }
 }
 
@@ -866,13 +1009,17 @@ mod tests {
             role_arn: "arn:aws:iam::111111111111:role/baton-role".into(),
             role_replacement: "snf_role_arn".into(),
             state_machine_name: Some("BatonMachine".into()),
-            execution_names: vec!["e1a2b3c4-0000-4000-8000-000000000000".into()],
+            execution_names: vec![(
+                "e1a2b3c4-0000-4000-8000-000000000000".into(),
+                "<ExecArnPart_0idx>".into(),
+            )],
             account: "111111111111".into(),
             region: "us-east-1".into(),
             partition: "aws".into(),
             parallel: false,
             map_runs: true,
             extras: vec![],
+            late_extras: vec![],
             skip_paths: vec![],
         }
     }

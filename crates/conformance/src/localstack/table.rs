@@ -39,6 +39,72 @@ pub struct Entry {
     /// Execution inputs (per history key) when the recorded ones were normalised.
     #[serde(default)]
     pub inputs: IndexMap<String, Value>,
+    /// Values the test assigns in the loaded template before `json.dumps`
+    /// (`template["States"]["S"]["Result"] = ...`): JSON pointer → value.
+    #[serde(default)]
+    pub set: IndexMap<String, Value>,
+    /// JSON pointers the test assigns its pytest parameter to (the `[param]`
+    /// of the node id, a string).
+    #[serde(default)]
+    pub set_param: Vec<String>,
+    /// JSON pointers the test deletes from the loaded template
+    /// (`del template["States"]["S"]["TimeoutSeconds"]`).
+    #[serde(default)]
+    pub unset: Vec<String>,
+    /// What the test maps each execution's name to, when not
+    /// `sfn_sm_exec_arn(exec, i)`'s `<ExecArnPart_<i>idx>` (e.g. a
+    /// `RegexTransformer(execution_name, "<execution-name>")`).
+    #[serde(default)]
+    pub execution_names: Vec<String>,
+}
+
+impl Entry {
+    /// Whether the entry changes the parsed template.
+    pub fn edits_template(&self) -> bool {
+        !self.set.is_empty() || !self.set_param.is_empty() || !self.unset.is_empty()
+    }
+
+    /// Applies `unset`, `set` and `set_param` to the parsed template.
+    pub fn apply_sets(&self, node_id: &str, template: &mut Value) -> Result<(), String> {
+        let param = param_of(node_id);
+        let mut sets: Vec<(&str, Value)> =
+            self.set.iter().map(|(p, v)| (p.as_str(), v.clone())).collect();
+        for p in &self.set_param {
+            let Some(param) = param else {
+                return Err(format!("set_param {p}: node id has no [param]"));
+            };
+            sets.push((p.as_str(), Value::String(param.to_string())));
+        }
+        for pointer in &self.unset {
+            let Some((parent, last)) = pointer.rsplit_once('/') else {
+                return Err(format!("bad JSON pointer {pointer}"));
+            };
+            let key = last.replace("~1", "/").replace("~0", "~");
+            match template.pointer_mut(parent) {
+                Some(Value::Object(m)) if m.contains_key(&key) => {
+                    m.shift_remove(&key);
+                }
+                _ => return Err(format!("nothing at {pointer} in the template")),
+            }
+        }
+        for (pointer, value) in sets {
+            let Some((parent, last)) = pointer.rsplit_once('/') else {
+                return Err(format!("bad JSON pointer {pointer}"));
+            };
+            let key = last.replace("~1", "/").replace("~0", "~");
+            match template.pointer_mut(parent) {
+                Some(Value::Object(m)) => {
+                    m.insert(key, value);
+                }
+                Some(Value::Array(a)) => match key.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                    Some(slot) => *slot = value,
+                    None => return Err(format!("no element {pointer} in the template")),
+                },
+                _ => return Err(format!("no object at {parent} in the template")),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,39 +112,77 @@ pub struct Entry {
 pub enum TransformerSpec {
     Literal {
         literal: (String, String),
+        #[serde(default)]
+        late: bool,
     },
     ValueAt {
         value_at: String,
         #[serde(default)]
         field: Option<String>,
         to: String,
+        #[serde(default)]
+        late: bool,
     },
     KeyValue {
         key_value: String,
         to: String,
+        #[serde(default)]
+        late: bool,
+    },
+    ResourceName {
+        resource_name: String,
+    },
+    JsonPathSet {
+        jsonpath_set: String,
+        to: Value,
     },
 }
 
 impl TransformerSpec {
-    pub fn to_extra(&self) -> Extra {
+    /// The transformer, and whether the test registers it after the execution
+    /// ran (`late`) rather than before `create_and_record_execution`.
+    pub fn to_extra(&self) -> (Extra, bool) {
         match self {
-            TransformerSpec::Literal { literal } => Extra::Literal {
-                from: literal.0.clone(),
-                to: literal.1.clone(),
-            },
+            TransformerSpec::Literal { literal, late } => (
+                Extra::Literal {
+                    from: literal.0.clone(),
+                    to: literal.1.clone(),
+                },
+                *late,
+            ),
             TransformerSpec::ValueAt {
                 value_at,
                 field,
                 to,
-            } => Extra::ValueAt {
-                path: value_at.clone(),
-                field: field.clone(),
-                to: to.clone(),
-            },
-            TransformerSpec::KeyValue { key_value, to } => Extra::KeyValue {
-                key: key_value.clone(),
-                to: to.clone(),
-            },
+                late,
+            } => (
+                Extra::ValueAt {
+                    path: value_at.clone(),
+                    field: field.clone(),
+                    to: to.clone(),
+                },
+                *late,
+            ),
+            TransformerSpec::KeyValue { key_value, to, late } => (
+                Extra::KeyValue {
+                    key: key_value.clone(),
+                    to: to.clone(),
+                },
+                *late,
+            ),
+            TransformerSpec::ResourceName { resource_name } => (
+                Extra::ResourceName {
+                    to: resource_name.clone(),
+                },
+                false,
+            ),
+            TransformerSpec::JsonPathSet { jsonpath_set, to } => (
+                Extra::JsonPathSet {
+                    path: jsonpath_set.clone(),
+                    to: to.clone(),
+                },
+                false,
+            ),
         }
     }
 }

@@ -1,0 +1,3 @@
+//! Task tokens: unforgeable and self-routing.
+//!
+//! PLACEHOLDER INTERFACE: implemented with the runtime.
