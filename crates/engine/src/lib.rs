@@ -74,7 +74,11 @@ impl Engine {
     /// executions, pending timers and outbox commands from `store`.
     pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Engine> {
         let runtime = runtime::Runtime::start(store.clone(), &config).await?;
-        Ok(Engine { inner: Arc::new(Inner { store, config, runtime }) })
+        let inner = Arc::new(Inner { store, config, runtime });
+        if let Ok(mut weak) = inner.runtime.shared.engine.lock() {
+            *weak = Arc::downgrade(&inner);
+        }
+        Ok(Engine { inner })
     }
 
     /// Stops taking work, flushes the committer and stops background tasks.

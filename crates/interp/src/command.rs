@@ -79,11 +79,30 @@ pub enum Command {
     /// stopped); late answers are refused.
     CancelTask { task: TaskId },
     /// Feed `TimerFired { timer }` at `due` (epoch ms) or later.
-    ArmTimer { timer: TimerId, due: i64 },
+    ArmTimer {
+        timer: TimerId,
+        due: i64,
+        kind: TimerKind,
+    },
     /// The timer is no longer wanted.
     CancelTimer { timer: TimerId },
     /// The step stopped early to bound its work: feed `Input::Continue`.
     Continue,
+}
+
+/// What a timer is for (hosts may scale waits differently from deadlines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimerKind {
+    /// A Wait state.
+    Wait,
+    /// A retry's back-off.
+    Backoff,
+    /// A task's `TimeoutSeconds`.
+    TaskTimeout,
+    /// A task's `HeartbeatSeconds`.
+    Heartbeat,
+    /// The execution's own `TimeoutSeconds`.
+    Execution,
 }
 
 /// How an execution ended.

@@ -165,7 +165,7 @@ pub fn run(
                     }
                     queue.extend(result);
                 }
-                Command::ArmTimer { timer, due } => {
+                Command::ArmTimer { timer, due, .. } => {
                     timers.insert((due, timer));
                     due_of.insert(timer, due);
                 }

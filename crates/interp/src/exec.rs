@@ -22,7 +22,7 @@ use baton_asl::payload::{Scope, Template, Vars};
 use baton_asl::{Env, StatesError};
 
 use crate::command::{
-    Command, Completion, Input, Status, TaskId, TaskRequest, TimerId, Transition,
+    Command, Completion, Input, Status, TaskId, TaskRequest, TimerId, TimerKind, Transition,
 };
 use crate::context::{StartContext, TokenMinter};
 use crate::event::{EventType, HistoryEvent};
@@ -205,6 +205,15 @@ impl Execution {
         self.next_event_id - 1
     }
 
+    /// Whether a step stopped early and waits for [`Input::Continue`].
+    pub fn has_paused(&self) -> bool {
+        !self.exec_paused_is_empty()
+    }
+
+    fn exec_paused_is_empty(&self) -> bool {
+        self.paused.is_empty()
+    }
+
     /// Whether `task` is still awaited (a callback for anything else is late).
     pub fn awaits_task(&self, task: TaskId) -> bool {
         self.tasks.contains_key(&task)
@@ -320,7 +329,18 @@ impl Step<'_> {
         let id = self.exec.next_timer;
         self.exec.next_timer += 1;
         self.exec.timers.insert(id, purpose);
-        self.out.commands.push(Command::ArmTimer { timer: id, due });
+        let kind = match purpose {
+            TimerPurpose::Wait(_) => TimerKind::Wait,
+            TimerPurpose::Backoff(_) => TimerKind::Backoff,
+            TimerPurpose::TaskTimeout(..) => TimerKind::TaskTimeout,
+            TimerPurpose::Heartbeat(..) => TimerKind::Heartbeat,
+            TimerPurpose::Execution => TimerKind::Execution,
+        };
+        self.out.commands.push(Command::ArmTimer {
+            timer: id,
+            due,
+            kind,
+        });
         id
     }
 
@@ -715,6 +735,14 @@ impl Step<'_> {
         if let Some(f) = self.frame_mut(fid) {
             f.cur = Cur::Failed(StatesError::bare("States.Aborted"));
         }
+    }
+
+    /// Whether `fid` is a branch of a Parallel state.
+    fn in_parallel_branch(&self, fid: FrameId) -> bool {
+        let Some(parent) = self.frame(fid).and_then(|f| f.parent) else {
+            return false;
+        };
+        matches!(self.frame(parent).map(|f| &f.cur), Some(Cur::Active(a)) if matches!(&a.wait, Await::Children(ch) if !ch.map))
     }
 
     fn state_name(&self, fid: FrameId, index: usize) -> String {
@@ -1940,6 +1968,12 @@ impl Step<'_> {
                 }
             }
         }
+        // A Task that fails a Parallel branch is recorded as aborted too
+        // (AWS-recorded: TaskFailed → TaskStateAborted → ParallelStateFailed).
+        if matches!(state.kind, StateKind::Task(_)) && self.in_parallel_branch(fid) {
+            let chain = self.frame(fid).map_or(0, |f| f.chain);
+            self.emit(chain, EventType::TaskStateAborted, None);
+        }
         self.set_cur(fid, Cur::Failed(failure.error));
     }
 
@@ -1956,7 +1990,13 @@ impl Step<'_> {
         // shows them as null.
         let error = (!err.error.is_empty()).then(|| err.error.clone());
         error_output.insert("Error".into(), error.map_or(Value::Null, Value::from));
-        error_output.insert("Cause".into(), err.cause.clone().map_or(Value::Null, Value::from));
+        // A failure with an error but no cause (a timeout) shows "".
+        let cause = match (&err.cause, err.error.is_empty()) {
+            (Some(c), _) => Value::from(c.clone()),
+            (None, true) => Value::Null,
+            (None, false) => Value::from(""),
+        };
+        error_output.insert("Cause".into(), cause);
         let error_output = Value::Object(error_output);
         let assigned = self.assign(fid, state, active, catcher.assign.as_ref(), &error_output)?;
         let output = self.result_path(state, &catcher.result_path, &active.input, error_output)?;

@@ -17,7 +17,9 @@ pub mod exec;
 pub mod mock;
 pub mod resource;
 
-pub use command::{Command, Completion, Input, Status, TaskId, TaskRequest, TimerId, Transition};
+pub use command::{
+    Command, Completion, Input, Status, TaskId, TaskRequest, TimerId, TimerKind, Transition,
+};
 pub use context::{PlainTokens, StartContext, TokenMinter};
 pub use event::{EventType, HistoryEvent};
 pub use exec::Execution;

@@ -105,7 +105,7 @@ fn missed_heartbeat_is_states_timeout_caught_by_heartbeat_timeout() {
         .commands
         .iter()
         .find_map(|c| match c {
-            Command::ArmTimer { timer, due } => Some((*timer, *due)),
+            Command::ArmTimer { timer, due, .. } => Some((*timer, *due)),
             _ => None,
         })
         .expect("a heartbeat timer");

@@ -143,6 +143,9 @@ pub enum Extra {
     /// `JsonpathTransformer(path, to, replace_reference=False)`: every match
     /// set to `to` in place.
     JsonPathSet { path: String, to: Value },
+    /// `JsonpathTransformer(path, to)` (reference replacement): every string
+    /// matched becomes `<to:N>` wherever it appears.
+    JsonPathRef { path: String, to: String },
 }
 
 /// What the normaliser needs to know about one recorded test.
@@ -354,6 +357,17 @@ fn register_extras(
                 &mut |val: &str, c: &mut Ctx| c.reference(val, to),
                 ctx,
             ),
+            Extra::JsonPathRef { path, to } => {
+                for v in tmp.values() {
+                    let mut found = Vec::new();
+                    jsonpath::find(v, path, &mut found);
+                    for f in found {
+                        if let Value::String(s) = f {
+                            ctx.reference(&s, to);
+                        }
+                    }
+                }
+            }
             Extra::JsonPathSet { path, to } => {
                 for v in tmp.values_mut() {
                     jsonpath::set(v, path, to);
@@ -1174,6 +1188,52 @@ mod tests {
             json!({"Body": "ok"})
         );
         assert!(e.get("previousEventId").is_none());
+    }
+
+    #[test]
+    fn resource_names() {
+        let r = |s: &str| resource_name(s);
+        assert_eq!(
+            r("arn:aws:iam::111111111111:role/SFN-role").as_deref(),
+            Some("SFN-role")
+        );
+        assert_eq!(
+            r("arn:aws:sns:us-east-1:111111111111:topic-1").as_deref(),
+            Some("topic-1")
+        );
+        assert_eq!(
+            r("arn:aws:lambda:us-east-1:111111111111:function:fn:$LATEST").as_deref(),
+            Some("fn")
+        );
+        assert_eq!(
+            r("arn:aws:states:us-east-1:111111111111:execution:sm:exec").as_deref(),
+            Some("exec")
+        );
+        assert_eq!(r("arn:aws:sns:us-east-1:111111111111:<resource:1>"), None);
+        assert_eq!(r("arn:<partition>:sns:<region>:111111111111:x"), None);
+        assert_eq!(r("not an arn"), None);
+    }
+
+    #[test]
+    fn resource_name_transformer_numbers_in_traversal_order() {
+        let raw = json!({"events": [{"type": "ExecutionStarted", "id": 1, "previousEventId": 0, "timestamp": 0,
+            "executionStartedEventDetails": {
+                "input": "{\"TopicArn\":\"arn:aws:sns:us-east-1:111111111111:topic-1\"}",
+                "roleArn": "arn:aws:iam::111111111111:role/baton-role"}}]});
+        let mut s = setup();
+        s.extras = vec![Extra::ResourceName {
+            to: "resource".into(),
+        }];
+        let out = normalise(&obs(raw), &s).unwrap();
+        let d = &out["get_execution_history"]["events"][0]["executionStartedEventDetails"];
+        assert_eq!(
+            d["input"]["TopicArn"],
+            "arn:<partition>:sns:<region>:111111111111:<resource:1>"
+        );
+        assert_eq!(
+            d["roleArn"],
+            "arn:<partition>:iam::111111111111:role/<resource:2>"
+        );
     }
 
     #[test]

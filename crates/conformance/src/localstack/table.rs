@@ -67,8 +67,11 @@ impl Entry {
     /// Applies `unset`, `set` and `set_param` to the parsed template.
     pub fn apply_sets(&self, node_id: &str, template: &mut Value) -> Result<(), String> {
         let param = param_of(node_id);
-        let mut sets: Vec<(&str, Value)> =
-            self.set.iter().map(|(p, v)| (p.as_str(), v.clone())).collect();
+        let mut sets: Vec<(&str, Value)> = self
+            .set
+            .iter()
+            .map(|(p, v)| (p.as_str(), v.clone()))
+            .collect();
         for p in &self.set_param {
             let Some(param) = param else {
                 return Err(format!("set_param {p}: node id has no [param]"));
@@ -96,7 +99,8 @@ impl Entry {
                 Some(Value::Object(m)) => {
                     m.insert(key, value);
                 }
-                Some(Value::Array(a)) => match key.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(Value::Array(a)) => match key.parse::<usize>().ok().and_then(|i| a.get_mut(i))
+                {
                     Some(slot) => *slot = value,
                     None => return Err(format!("no element {pointer} in the template")),
                 },
@@ -136,6 +140,10 @@ pub enum TransformerSpec {
         jsonpath_set: String,
         to: Value,
     },
+    JsonPathRef {
+        jsonpath: String,
+        to: String,
+    },
 }
 
 impl TransformerSpec {
@@ -163,7 +171,11 @@ impl TransformerSpec {
                 },
                 *late,
             ),
-            TransformerSpec::KeyValue { key_value, to, late } => (
+            TransformerSpec::KeyValue {
+                key_value,
+                to,
+                late,
+            } => (
                 Extra::KeyValue {
                     key: key_value.clone(),
                     to: to.clone(),
@@ -173,6 +185,13 @@ impl TransformerSpec {
             TransformerSpec::ResourceName { resource_name } => (
                 Extra::ResourceName {
                     to: resource_name.clone(),
+                },
+                false,
+            ),
+            TransformerSpec::JsonPathRef { jsonpath, to } => (
+                Extra::JsonPathRef {
+                    path: jsonpath.clone(),
+                    to: to.clone(),
                 },
                 false,
             ),
@@ -230,6 +249,26 @@ mod tests {
         for (k, e) in &t.tests {
             assert!(e.cite.starts_with("tests/aws/"), "{k} lacks a citation");
         }
+    }
+
+    #[test]
+    fn template_edits() {
+        let e: Entry = serde_json::from_value(serde_json::json!({
+            "cite": "tests/aws/x.py::C::t",
+            "set": {"/States/A/Result": {"a": 1}, "/States/A/Catch/0/ErrorEquals": ["E"]},
+            "set_param": ["/States/A/Parameters/item.$"],
+            "unset": ["/States/A/TimeoutSeconds"]
+        }))
+        .unwrap();
+        let mut t = serde_json::json!({"States": {"A": {"TimeoutSeconds": 5, "Parameters": {},
+            "Catch": [{"ErrorEquals": []}]}}});
+        e.apply_sets("a.py::C::t[$.x[0]]", &mut t).unwrap();
+        assert_eq!(
+            t,
+            serde_json::json!({"States": {"A": {"Parameters": {"item.$": "$.x[0]"},
+                "Catch": [{"ErrorEquals": ["E"]}], "Result": {"a": 1}}}})
+        );
+        assert!(e.apply_sets("a.py::C::t", &mut t).is_err());
     }
 
     #[test]

@@ -1,0 +1,244 @@
+//! Baton's HTTP server: one endpoint speaking the AWS Step Functions JSON
+//! protocol (so boto3, the aws CLI and the SDKs work unchanged), plus
+//! `/metrics` (Prometheus text) and `/health`.
+//!
+//! - [`sfn`]: the protocol (the only module that knows it).
+//! - [`auth`]: region and account of a request.
+//! - [`metrics`]: the metrics registry.
+//!
+//! StartSyncExecution is answered on any host: SDKs send it to
+//! `sync-<endpoint host>` unless host prefix injection is disabled.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use baton_engine::Engine;
+
+pub mod auth;
+pub mod metrics;
+pub mod sfn;
+
+pub use metrics::Registry;
+pub use sfn::ApiError;
+
+/// The largest request body accepted (AWS's hard 1 MB quota).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// How long shutdown waits for in-flight requests (long polls included)
+/// before closing them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// `baton serve`'s settings.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen (default `127.0.0.1:4566`).
+    pub listen: SocketAddr,
+    /// The data directory; the database is `<data>/baton.db`.
+    pub data_dir: PathBuf,
+    /// Scales every wait the engine makes (0 skips Wait states and
+    /// back-off).
+    pub time_scale: f64,
+    /// An AWS Step Functions Local MockConfigFile.
+    pub mock_config: Option<PathBuf>,
+    /// The account every request acts in (else from the access key id, else
+    /// `000000000000`).
+    pub account: Option<String>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            data_dir: PathBuf::from(".baton"),
+            time_scale: 1.0,
+            mock_config: None,
+            account: None,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    engine: Engine,
+    account: Option<String>,
+    metrics: Arc<Registry>,
+}
+
+impl AppState {
+    /// The state for `engine`; `account` fixes the account of every request.
+    pub fn new(engine: Engine, account: Option<String>) -> Self {
+        Self { engine, account, metrics: Arc::new(Registry::new()) }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The metrics registry `/metrics` renders.
+    pub fn metrics(&self) -> &Arc<Registry> {
+        &self.metrics
+    }
+}
+
+/// The router: `POST /` (the Step Functions API), `GET /metrics`,
+/// `GET /health`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", post(api))
+        .route("/metrics", get(metrics_text))
+        .route("/health", get(health))
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    let mut resp = (StatusCode::OK, r#"{"status":"ok"}"#).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let mut resp = (StatusCode::OK, state.metrics.render()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    resp
+}
+
+/// `POST /`: one Step Functions action.
+async fn api(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let (action, result) = run_action(&state, &headers, body).await;
+    let (resp, code) = match result {
+        Ok(v) => (sfn::json_response(StatusCode::OK, &v), "OK".to_string()),
+        Err(e) => {
+            tracing::debug!(action, error = e.code(), message = %e.message, "request failed");
+            let code = e.code().to_string();
+            (e.into_response(), code)
+        }
+    };
+    let m = &state.metrics;
+    m.counter("baton_api_requests_total", "Step Functions API requests by action and outcome.", &[
+        ("action", action),
+        ("code", &code),
+    ])
+    .inc();
+    m.histogram(
+        "baton_api_request_duration_seconds",
+        "Step Functions API request latency by action.",
+        metrics::LATENCY_BUCKETS,
+        &[("action", action)],
+    )
+    .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+async fn run_action(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> (&'static str, Result<serde_json::Value, ApiError>) {
+    let action = match sfn::action_of(headers) {
+        Ok(a) => a,
+        Err(e) => return ("unknown", Err(e)),
+    };
+    // The table's own &'static name, for metric labels.
+    let action: &'static str = sfn::ACTIONS.iter().find(|(a, _)| *a == action).map_or("unknown", |(a, _)| a);
+    let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return (action, Err(ApiError::too_large(MAX_REQUEST_BYTES))),
+    };
+    let obj = match sfn::parse_body(&bytes) {
+        Ok(o) => o,
+        Err(e) => return (action, Err(e)),
+    };
+    let caller = auth::caller(headers, state.account.as_deref());
+    tracing::debug!(action, region = %caller.region, account = %caller.account, "request");
+    (action, sfn::dispatch(&state.engine, &caller, action, obj).await)
+}
+
+/// Runs `baton serve` until SIGINT or SIGTERM: opens the store, starts the
+/// engine, serves, then shuts both down.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", opts.data_dir.display()))?;
+    let db = opts.data_dir.join("baton.db");
+    let store = baton_storage::sqlite::SqliteStore::open(&db)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", db.display()))?;
+    let mock_config = match &opts.mock_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the mock config {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?;
+            Some(value)
+        }
+        None => None,
+    };
+    anyhow::ensure!(
+        opts.time_scale.is_finite() && opts.time_scale >= 0.0,
+        "--time-scale must be a number >= 0"
+    );
+    let config = baton_engine::Config { time_scale: opts.time_scale, mock_config, ..Default::default() };
+    let engine = Engine::start(Arc::new(store), config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the engine: {e}"))?;
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let local = listener.local_addr().unwrap_or(opts.listen);
+    tracing::info!(address = %local, data = %db.display(), "baton serve: listening");
+
+    let app = router(AppState::new(engine.clone(), opts.account.clone()));
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let stopping_signal = stopping.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("baton serve: shutting down");
+        stopping_signal.notify_one();
+    });
+    let grace = async {
+        stopping.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = server => r.context("the HTTP server failed")?,
+        () = grace => tracing::warn!("baton serve: requests still open after {SHUTDOWN_GRACE:?}; closing them"),
+    }
+    engine.shutdown().await;
+    tracing::info!("baton serve: stopped");
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
