@@ -13,7 +13,10 @@ pub fn partition_for(region: &str) -> &'static str {
 
 /// `arn:<partition>:states:<region>:<account>:stateMachine:<name>`.
 pub fn state_machine(region: &str, account: &str, name: &str) -> String {
-    format!("arn:{}:states:{region}:{account}:stateMachine:{name}", partition_for(region))
+    format!(
+        "arn:{}:states:{region}:{account}:stateMachine:{name}",
+        partition_for(region)
+    )
 }
 
 /// `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`.
@@ -40,7 +43,10 @@ pub fn express_execution(state_machine_arn: &str, name: &str, uuid: &str) -> Opt
 
 /// `arn:<partition>:states:<region>:<account>:activity:<name>`.
 pub fn activity(region: &str, account: &str, name: &str) -> String {
-    format!("arn:{}:states:{region}:{account}:activity:{name}", partition_for(region))
+    format!(
+        "arn:{}:states:{region}:{account}:activity:{name}",
+        partition_for(region)
+    )
 }
 
 /// A Step Functions ARN taken apart.
@@ -59,12 +65,25 @@ impl<'a> Parsed<'a> {
     /// Parses `arn:<partition>:states:<region>:<account>:<type>:<name...>`.
     pub fn parse(arn: &'a str) -> Option<Parsed<'a>> {
         let mut it = arn.splitn(7, ':');
-        let (a, partition, service, region, account, resource_type, resource_name) =
-            (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+        let (a, partition, service, region, account, resource_type, resource_name) = (
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+        );
         if a != "arn" || service != "states" || partition.is_empty() || resource_name.is_empty() {
             return None;
         }
-        Some(Parsed { partition, region, account, resource_type, resource_name })
+        Some(Parsed {
+            partition,
+            region,
+            account,
+            resource_type,
+            resource_name,
+        })
     }
 }
 
@@ -89,7 +108,10 @@ mod tests {
     #[test]
     fn builds_and_parses() {
         let sm = state_machine("ap-southeast-2", "000000000000", "m");
-        assert_eq!(sm, "arn:aws:states:ap-southeast-2:000000000000:stateMachine:m");
+        assert_eq!(
+            sm,
+            "arn:aws:states:ap-southeast-2:000000000000:stateMachine:m"
+        );
         assert_eq!(
             execution(&sm, "e").as_deref(),
             Some("arn:aws:states:ap-southeast-2:000000000000:execution:m:e")

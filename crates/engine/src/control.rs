@@ -7,13 +7,14 @@
 //! fields) belong to the API layer; the checks here are the ones AWS makes
 //! with its own error codes.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use baton_asl::diag::invalid_definition_message;
 use baton_asl::load::{Options, load_str_with};
 use baton_storage::{
-    ActivityRecord, ErrorKind as StoreErrorKind, MachineType, RevisionContent, StateMachineRecord, Store, Tag,
+    ActivityRecord, ErrorKind as StoreErrorKind, MachineType, RevisionContent, StateMachineRecord,
+    Store, Tag,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use crate::arn::{self, Parsed};
@@ -141,9 +142,18 @@ impl MachineConfig {
     /// The JSON text kept in `RevisionContent.config`.
     pub fn to_text(&self) -> String {
         let mut m = Map::new();
-        m.insert("loggingConfiguration".into(), self.logging_configuration.clone());
-        m.insert("tracingConfiguration".into(), self.tracing_configuration.clone());
-        m.insert("encryptionConfiguration".into(), self.encryption_configuration.clone());
+        m.insert(
+            "loggingConfiguration".into(),
+            self.logging_configuration.clone(),
+        );
+        m.insert(
+            "tracingConfiguration".into(),
+            self.tracing_configuration.clone(),
+        );
+        m.insert(
+            "encryptionConfiguration".into(),
+            self.encryption_configuration.clone(),
+        );
         if let Some(d) = &self.description {
             m.insert("description".into(), Value::String(d.clone()));
         }
@@ -160,13 +170,22 @@ pub fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn random_16() -> [u8; 16] {
     use std::io::Read as _;
     let mut b = [0u8; 16];
-    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_ok();
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok();
     if !ok {
         // No /dev/urandom: mix the clock, the process id and a counter
         // through SipHash (std's RandomState is seeded per process).
@@ -212,19 +231,30 @@ pub(crate) fn parse_arn<'a>(s: &'a str, resource_type: &str) -> Result<Parsed<'a
 }
 
 fn belongs_to(parsed: &Parsed<'_>, caller: &Caller) -> bool {
-    parsed.account == caller.account && parsed.region == caller.region && parsed.partition == caller.partition()
+    parsed.account == caller.account
+        && parsed.region == caller.region
+        && parsed.partition == caller.partition()
 }
 
 fn sm_does_not_exist(arn: &str) -> Error {
-    Error::new(ErrorKind::StateMachineDoesNotExist, format!("State Machine Does Not Exist: '{arn}'"))
+    Error::new(
+        ErrorKind::StateMachineDoesNotExist,
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
 }
 
 fn activity_does_not_exist(arn: &str) -> Error {
-    Error::new(ErrorKind::ActivityDoesNotExist, format!("Activity Does Not Exist: '{arn}'"))
+    Error::new(
+        ErrorKind::ActivityDoesNotExist,
+        format!("Activity Does Not Exist: '{arn}'"),
+    )
 }
 
 fn sm_deleting(arn: &str) -> Error {
-    Error::new(ErrorKind::StateMachineDeleting, format!("State Machine is being deleted: '{arn}'"))
+    Error::new(
+        ErrorKind::StateMachineDeleting,
+        format!("State Machine is being deleted: '{arn}'"),
+    )
 }
 
 fn versions_unsupported(what: &str) -> Error {
@@ -251,7 +281,9 @@ fn encode_token(last_arn: &str) -> String {
 }
 
 fn decode_token(token: &str, prefix: &str) -> Result<String> {
-    let raw = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| invalid_page_token())?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .map_err(|_| invalid_page_token())?;
     let s = String::from_utf8(raw).map_err(|_| invalid_page_token())?;
     if !s.starts_with(prefix) {
         return Err(invalid_page_token());
@@ -271,7 +303,10 @@ fn check_role_arn(role_arn: &str) -> Result<()> {
 }
 
 fn invalid_logging(msg: &str) -> Error {
-    Error::new(ErrorKind::InvalidLoggingConfiguration, format!("Invalid Logging Configuration: {msg}"))
+    Error::new(
+        ErrorKind::InvalidLoggingConfiguration,
+        format!("Invalid Logging Configuration: {msg}"),
+    )
 }
 
 /// Validates a `loggingConfiguration` and fills AWS's defaults (`level` OFF,
@@ -296,7 +331,10 @@ fn normalise_logging(v: &Value) -> Result<Value> {
     }
     if let Some(dests) = &destinations {
         for d in dests {
-            let arn = d.get("cloudWatchLogsLogGroup").and_then(|g| g.get("logGroupArn")).and_then(Value::as_str);
+            let arn = d
+                .get("cloudWatchLogsLogGroup")
+                .and_then(|g| g.get("logGroupArn"))
+                .and_then(Value::as_str);
             match arn {
                 Some(a) if a.starts_with("arn:") && a.contains(":logs:") => {}
                 _ => return Err(invalid_logging("Must set valid CloudWatch Log Group ARN.")),
@@ -327,13 +365,19 @@ fn normalise_tracing(v: &Value) -> Result<Value> {
                 "Invalid Tracing Configuration: enabled must be a boolean.",
             )),
         },
-        _ => Err(Error::new(ErrorKind::InvalidTracingConfiguration, "Invalid Tracing Configuration")),
+        _ => Err(Error::new(
+            ErrorKind::InvalidTracingConfiguration,
+            "Invalid Tracing Configuration",
+        )),
     }
 }
 
 fn normalise_encryption(v: &Value) -> Result<Value> {
     let Value::Object(m) = v else {
-        return Err(Error::new(ErrorKind::Validation, "encryptionConfiguration must be an object"));
+        return Err(Error::new(
+            ErrorKind::Validation,
+            "encryptionConfiguration must be an object",
+        ));
     };
     match m.get("type").and_then(Value::as_str) {
         Some("AWS_OWNED_KEY") => Ok(json!({"type": "AWS_OWNED_KEY"})),
@@ -350,9 +394,17 @@ fn normalise_encryption(v: &Value) -> Result<Value> {
 }
 
 fn check_definition(definition: &str, machine_type: MachineType) -> Result<()> {
-    let (def, diags) = load_str_with(definition, &Options { express: machine_type == MachineType::Express });
+    let (def, diags) = load_str_with(
+        definition,
+        &Options {
+            express: machine_type == MachineType::Express,
+        },
+    );
     if def.is_none() || !diags.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidDefinition, invalid_definition_message(&diags)));
+        return Err(Error::new(
+            ErrorKind::InvalidDefinition,
+            invalid_definition_message(&diags),
+        ));
     }
     Ok(())
 }
@@ -362,7 +414,10 @@ fn check_tags(tags: &[Tag]) -> Result<()> {
         if t.key.to_ascii_lowercase().starts_with("aws:") {
             return Err(Error::new(
                 ErrorKind::Validation,
-                format!("Tag keys starting with 'aws:' are reserved for AWS use: '{}'", t.key),
+                format!(
+                    "Tag keys starting with 'aws:' are reserved for AWS use: '{}'",
+                    t.key
+                ),
             ));
         }
     }
@@ -423,7 +478,11 @@ impl Engine {
 
     /// The state machine at `arn` as this caller sees it (`None` when it
     /// does not exist here).
-    async fn state_machine_for(&self, caller: &Caller, arn: &str) -> Result<Option<StateMachineRecord>> {
+    async fn state_machine_for(
+        &self,
+        caller: &Caller,
+        arn: &str,
+    ) -> Result<Option<StateMachineRecord>> {
         let parsed = parse_arn(arn, "stateMachine")?;
         if parsed.resource_name.contains(':') {
             return Err(versions_unsupported(arn));
@@ -439,15 +498,25 @@ impl Engine {
     /// tracing and encryption configuration (a different roleArn or tags
     /// are ignored); any other reuse of the name is
     /// `StateMachineAlreadyExists`.
-    pub async fn create_state_machine(&self, caller: &Caller, req: CreateStateMachine) -> Result<CreatedStateMachine> {
+    pub async fn create_state_machine(
+        &self,
+        caller: &Caller,
+        req: CreateStateMachine,
+    ) -> Result<CreatedStateMachine> {
         if req.version_description.is_some() && !req.publish {
-            return Err(Error::new(ErrorKind::Validation, "Version description can only be set when publish is true"));
+            return Err(Error::new(
+                ErrorKind::Validation,
+                "Version description can only be set when publish is true",
+            ));
         }
         if req.publish {
             return Err(versions_unsupported("CreateStateMachine with publish=true"));
         }
         if !arn::valid_name(&req.name) {
-            return Err(Error::new(ErrorKind::InvalidName, format!("Invalid Name: '{}'", req.name)));
+            return Err(Error::new(
+                ErrorKind::InvalidName,
+                format!("Invalid Name: '{}'", req.name),
+            ));
         }
         check_role_arn(&req.role_arn)?;
         let mut cfg = MachineConfig::default();
@@ -494,7 +563,10 @@ impl Engine {
                 && existing_cfg.tracing_configuration == cfg.tracing_configuration
                 && existing_cfg.encryption_configuration == cfg.encryption_configuration;
             if identical {
-                Ok(CreatedStateMachine { state_machine_arn: existing.arn.clone(), creation_ms: existing.creation_ms })
+                Ok(CreatedStateMachine {
+                    state_machine_arn: existing.arn.clone(),
+                    creation_ms: existing.creation_ms,
+                })
             } else {
                 Err(Error::new(
                     ErrorKind::StateMachineAlreadyExists,
@@ -507,11 +579,16 @@ impl Engine {
                 return same(&existing);
             }
             match s.create_state_machine(&record, &tags) {
-                Ok(()) => Ok(CreatedStateMachine { state_machine_arn: record.arn.clone(), creation_ms: now }),
-                Err(e) if e.kind == StoreErrorKind::Conflict => match s.get_state_machine(&record.arn)? {
-                    Some(existing) => same(&existing),
-                    None => Err(e.into()),
-                },
+                Ok(()) => Ok(CreatedStateMachine {
+                    state_machine_arn: record.arn.clone(),
+                    creation_ms: now,
+                }),
+                Err(e) if e.kind == StoreErrorKind::Conflict => {
+                    match s.get_state_machine(&record.arn)? {
+                        Some(existing) => same(&existing),
+                        None => Err(e.into()),
+                    }
+                }
                 Err(e) => Err(e.into()),
             }
         })
@@ -519,17 +596,30 @@ impl Engine {
     }
 
     /// DescribeStateMachine.
-    pub async fn describe_state_machine(&self, caller: &Caller, arn: &str) -> Result<StateMachineRecord> {
-        self.state_machine_for(caller, arn).await?.ok_or_else(|| sm_does_not_exist(arn))
+    pub async fn describe_state_machine(
+        &self,
+        caller: &Caller,
+        arn: &str,
+    ) -> Result<StateMachineRecord> {
+        self.state_machine_for(caller, arn)
+            .await?
+            .ok_or_else(|| sm_does_not_exist(arn))
     }
 
     /// UpdateStateMachine: a new revision when something changes; the
     /// current one otherwise.
-    pub async fn update_state_machine(&self, caller: &Caller, req: UpdateStateMachine) -> Result<UpdatedStateMachine> {
+    pub async fn update_state_machine(
+        &self,
+        caller: &Caller,
+        req: UpdateStateMachine,
+    ) -> Result<UpdatedStateMachine> {
         let arn = req.state_machine_arn.clone();
         parse_arn(&arn, "stateMachine")?;
         if req.version_description.is_some() && !req.publish {
-            return Err(Error::new(ErrorKind::Validation, "Version description can only be set when publish is true"));
+            return Err(Error::new(
+                ErrorKind::Validation,
+                "Version description can only be set when publish is true",
+            ));
         }
         if req.definition.is_none()
             && req.role_arn.is_none()
@@ -549,7 +639,10 @@ impl Engine {
             check_role_arn(r)?;
         }
         for _attempt in 0..5 {
-            let current = self.state_machine_for(caller, &arn).await?.ok_or_else(|| sm_does_not_exist(&arn))?;
+            let current = self
+                .state_machine_for(caller, &arn)
+                .await?
+                .ok_or_else(|| sm_does_not_exist(&arn))?;
             if current.status == "DELETING" {
                 return Err(sm_deleting(&arn));
             }
@@ -568,8 +661,14 @@ impl Engine {
             }
             let now = self.now_ms();
             let content = RevisionContent {
-                definition: req.definition.clone().unwrap_or_else(|| current.content.definition.clone()),
-                role_arn: req.role_arn.clone().unwrap_or_else(|| current.content.role_arn.clone()),
+                definition: req
+                    .definition
+                    .clone()
+                    .unwrap_or_else(|| current.content.definition.clone()),
+                role_arn: req
+                    .role_arn
+                    .clone()
+                    .unwrap_or_else(|| current.content.role_arn.clone()),
                 config: cfg.to_text(),
                 revision_id: uuid_v4(),
                 update_ms: now,
@@ -579,20 +678,33 @@ impl Engine {
                 && cfg == MachineConfig::parse(&current.content.config);
             if unchanged {
                 let id = &current.content.revision_id;
-                return Ok(UpdatedStateMachine { update_ms: now, revision_id: (!id.is_empty()).then(|| id.clone()) });
+                return Ok(UpdatedStateMachine {
+                    update_ms: now,
+                    revision_id: (!id.is_empty()).then(|| id.clone()),
+                });
             }
             let next = current.revision + 1;
             let a = arn.clone();
             let c = content.clone();
-            let res = self.with_store(move |s| Ok(s.update_state_machine(&a, next, &c))).await?;
+            let res = self
+                .with_store(move |s| Ok(s.update_state_machine(&a, next, &c)))
+                .await?;
             match res {
-                Ok(()) => return Ok(UpdatedStateMachine { update_ms: now, revision_id: Some(content.revision_id) }),
+                Ok(()) => {
+                    return Ok(UpdatedStateMachine {
+                        update_ms: now,
+                        revision_id: Some(content.revision_id),
+                    });
+                }
                 // Another update won the race: read again and retry.
                 Err(e) if e.kind == StoreErrorKind::Conflict => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::new(ErrorKind::Internal, "UpdateStateMachine: too many concurrent updates; retry"))
+        Err(Error::new(
+            ErrorKind::Internal,
+            "UpdateStateMachine: too many concurrent updates; retry",
+        ))
     }
 
     /// DeleteStateMachine: gone at once when no execution runs; otherwise
@@ -605,7 +717,8 @@ impl Engine {
         };
         if sm.status != "DELETING" {
             let a = sm.arn.clone();
-            self.with_store(move |s| Ok(s.set_state_machine_status(&a, "DELETING")?)).await?;
+            self.with_store(move |s| Ok(s.set_state_machine_status(&a, "DELETING")?))
+                .await?;
         }
         // Checked after marking: an execution ending in between then sees
         // DELETING and finishes the delete itself.
@@ -672,7 +785,12 @@ impl Engine {
         max_results: Option<usize>,
     ) -> ValidationReport {
         let _ = severity; // Every diagnostic Baton reports is an ERROR.
-        let (def, diags) = load_str_with(definition, &Options { express: machine_type == MachineType::Express });
+        let (def, diags) = load_str_with(
+            definition,
+            &Options {
+                express: machine_type == MachineType::Express,
+            },
+        );
         let max = match max_results {
             None | Some(0) => MAX_DIAGNOSTICS,
             Some(n) => n.min(MAX_DIAGNOSTICS),
@@ -689,7 +807,11 @@ impl Engine {
                 location: (!d.location.is_empty()).then_some(d.location),
             })
             .collect();
-        ValidationReport { result: if failed { "FAIL" } else { "OK" }, diagnostics, truncated }
+        ValidationReport {
+            result: if failed { "FAIL" } else { "OK" },
+            diagnostics,
+            truncated,
+        }
     }
 
     // ----- activities ------------------------------------------------------
@@ -703,7 +825,10 @@ impl Engine {
         encryption_configuration: Option<Value>,
     ) -> Result<ActivityRecord> {
         if !arn::valid_name(name) {
-            return Err(Error::new(ErrorKind::InvalidName, format!("Invalid Name: '{name}'")));
+            return Err(Error::new(
+                ErrorKind::InvalidName,
+                format!("Invalid Name: '{name}'"),
+            ));
         }
         if let Some(e) = &encryption_configuration {
             normalise_encryption(e)?;
@@ -714,14 +839,20 @@ impl Engine {
         if tags.len() > MAX_TAGS {
             return Err(too_many_tags(&activity_arn));
         }
-        let record = ActivityRecord { arn: activity_arn, name: name.to_string(), creation_ms: self.now_ms() };
+        let record = ActivityRecord {
+            arn: activity_arn,
+            name: name.to_string(),
+            creation_ms: self.now_ms(),
+        };
         self.with_store(move |s| {
             if let Some(existing) = s.get_activity(&record.arn)? {
                 return Ok(existing);
             }
             match s.create_activity(&record, &tags) {
                 Ok(()) => Ok(record),
-                Err(e) if e.kind == StoreErrorKind::Conflict => s.get_activity(&record.arn)?.ok_or_else(|| e.into()),
+                Err(e) if e.kind == StoreErrorKind::Conflict => {
+                    s.get_activity(&record.arn)?.ok_or_else(|| e.into())
+                }
                 Err(e) => Err(e.into()),
             }
         })
@@ -729,13 +860,21 @@ impl Engine {
     }
 
     /// DescribeActivity.
-    pub async fn describe_activity(&self, caller: &Caller, activity_arn: &str) -> Result<ActivityRecord> {
+    pub async fn describe_activity(
+        &self,
+        caller: &Caller,
+        activity_arn: &str,
+    ) -> Result<ActivityRecord> {
         let parsed = parse_arn(activity_arn, "activity")?;
         if !belongs_to(&parsed, caller) {
             return Err(activity_does_not_exist(activity_arn));
         }
         let a = activity_arn.to_string();
-        self.with_store(move |s| s.get_activity(&a)?.ok_or_else(|| activity_does_not_exist(&a))).await
+        self.with_store(move |s| {
+            s.get_activity(&a)?
+                .ok_or_else(|| activity_does_not_exist(&a))
+        })
+        .await
     }
 
     /// DeleteActivity: deleting an activity that does not exist is not an
@@ -780,30 +919,52 @@ impl Engine {
     /// activity of this caller (`ResourceNotFound` otherwise).
     async fn tagged_resource(&self, caller: &Caller, resource_arn: &str) -> Result<Tagged> {
         if !resource_arn.starts_with("arn:") {
-            return Err(invalid_arn(format_args!("Invalid ARN prefix: {resource_arn}")));
+            return Err(invalid_arn(format_args!(
+                "Invalid ARN prefix: {resource_arn}"
+            )));
         }
-        let not_found = || Error::new(ErrorKind::ResourceNotFound, format!("Resource not found: '{resource_arn}'"));
+        let not_found = || {
+            Error::new(
+                ErrorKind::ResourceNotFound,
+                format!("Resource not found: '{resource_arn}'"),
+            )
+        };
         let Some(parsed) = Parsed::parse(resource_arn) else {
             return Err(invalid_arn(format_args!("Invalid ARN: {resource_arn}")));
         };
         let kind = match parsed.resource_type {
             "stateMachine" => Tagged::StateMachine,
             "activity" => Tagged::Activity,
-            other => return Err(invalid_arn(format_args!("Resource type not valid in this context: {other}"))),
+            other => {
+                return Err(invalid_arn(format_args!(
+                    "Resource type not valid in this context: {other}"
+                )));
+            }
         };
         if !belongs_to(&parsed, caller) || parsed.resource_name.contains(':') {
             return Err(not_found());
         }
         let a = resource_arn.to_string();
         let exists = match kind {
-            Tagged::StateMachine => self.with_store(move |s| Ok(s.get_state_machine(&a)?.is_some())).await?,
-            Tagged::Activity => self.with_store(move |s| Ok(s.get_activity(&a)?.is_some())).await?,
+            Tagged::StateMachine => {
+                self.with_store(move |s| Ok(s.get_state_machine(&a)?.is_some()))
+                    .await?
+            }
+            Tagged::Activity => {
+                self.with_store(move |s| Ok(s.get_activity(&a)?.is_some()))
+                    .await?
+            }
         };
         if exists { Ok(kind) } else { Err(not_found()) }
     }
 
     /// TagResource (state machines and activities).
-    pub async fn tag_resource(&self, caller: &Caller, resource_arn: &str, tags: Vec<Tag>) -> Result<()> {
+    pub async fn tag_resource(
+        &self,
+        caller: &Caller,
+        resource_arn: &str,
+        tags: Vec<Tag>,
+    ) -> Result<()> {
         self.tagged_resource(caller, resource_arn).await?;
         check_tags(&tags)?;
         let tags = dedup_tags(tags);
@@ -820,14 +981,23 @@ impl Engine {
     }
 
     /// UntagResource (state machines and activities).
-    pub async fn untag_resource(&self, caller: &Caller, resource_arn: &str, keys: Vec<String>) -> Result<()> {
+    pub async fn untag_resource(
+        &self,
+        caller: &Caller,
+        resource_arn: &str,
+        keys: Vec<String>,
+    ) -> Result<()> {
         self.tagged_resource(caller, resource_arn).await?;
         let a = resource_arn.to_string();
         self.with_store(move |s| Ok(s.untag(&a, &keys)?)).await
     }
 
     /// ListTagsForResource (state machines and activities).
-    pub async fn list_tags_for_resource(&self, caller: &Caller, resource_arn: &str) -> Result<Vec<Tag>> {
+    pub async fn list_tags_for_resource(
+        &self,
+        caller: &Caller,
+        resource_arn: &str,
+    ) -> Result<Vec<Tag>> {
         self.tagged_resource(caller, resource_arn).await?;
         let a = resource_arn.to_string();
         self.with_store(move |s| Ok(s.tags(&a)?)).await
@@ -839,8 +1009,15 @@ impl Engine {
 fn paginate<T>(mut rows: Vec<T>, limit: usize, arn_of: impl Fn(&T) -> &String) -> Page<T> {
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next_token = if more { rows.last().map(|r| encode_token(arn_of(r))) } else { None };
-    Page { items: rows, next_token }
+    let next_token = if more {
+        rows.last().map(|r| encode_token(arn_of(r)))
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_token,
+    }
 }
 
 #[cfg(test)]
@@ -859,14 +1036,24 @@ mod tests {
     #[test]
     fn arns_are_checked_as_aws_does() {
         assert_eq!(
-            parse_arn("not_a_valid_arn", "stateMachine").unwrap_err().message,
+            parse_arn("not_a_valid_arn", "stateMachine")
+                .unwrap_err()
+                .message,
             "Invalid Arn: 'Invalid ARN prefix: not_a_valid_arn'"
         );
         assert_eq!(
-            parse_arn("arn:aws:states:us-east-1:1:express:m:e:u", "execution").unwrap_err().message,
+            parse_arn("arn:aws:states:us-east-1:1:express:m:e:u", "execution")
+                .unwrap_err()
+                .message,
             "Invalid Arn: 'Resource type not valid in this context: express'"
         );
-        assert!(parse_arn("arn:aws:states:us-east-1:000000000000:stateMachine:m", "stateMachine").is_ok());
+        assert!(
+            parse_arn(
+                "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+                "stateMachine"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -876,7 +1063,9 @@ mod tests {
             json!({"includeExecutionData": false, "level": "OFF"})
         );
         assert_eq!(
-            normalise_logging(&json!({"level": "ALL"})).unwrap_err().message,
+            normalise_logging(&json!({"level": "ALL"}))
+                .unwrap_err()
+                .message,
             "Invalid Logging Configuration: Must specify exactly one Log Destination."
         );
         let dest = json!({"cloudWatchLogsLogGroup": {"logGroupArn": "arn:aws:logs:us-east-1:1:log-group:g:*"}});
@@ -895,16 +1084,28 @@ mod tests {
     #[test]
     fn page_tokens() {
         let t = encode_token("arn:aws:states:r:a:stateMachine:x");
-        assert_eq!(decode_token(&t, "arn:aws:states:r:a:stateMachine:").unwrap(), "arn:aws:states:r:a:stateMachine:x");
+        assert_eq!(
+            decode_token(&t, "arn:aws:states:r:a:stateMachine:").unwrap(),
+            "arn:aws:states:r:a:stateMachine:x"
+        );
         assert!(decode_token(&t, "arn:aws:states:r:a:activity:").is_err());
         assert!(decode_token("!!", "").is_err());
     }
 
     #[test]
     fn tags_dedup_and_count() {
-        let t = |k: &str, v: &str| Tag { key: k.into(), value: v.into() };
-        assert_eq!(dedup_tags(vec![t("a", "1"), t("a", "2")]), vec![t("a", "2")]);
-        assert_eq!(merged_tag_count(&[t("a", "1")], &[t("a", "2"), t("b", "")]), 2);
+        let t = |k: &str, v: &str| Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert_eq!(
+            dedup_tags(vec![t("a", "1"), t("a", "2")]),
+            vec![t("a", "2")]
+        );
+        assert_eq!(
+            merged_tag_count(&[t("a", "1")], &[t("a", "2"), t("b", "")]),
+            2
+        );
         assert!(check_tags(&[t("AWS:x", "")]).is_err());
     }
 }

@@ -53,7 +53,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { time_scale: 1.0, mock_config: None, activity_poll_seconds: 60 }
+        Self {
+            time_scale: 1.0,
+            mock_config: None,
+            activity_poll_seconds: 60,
+        }
     }
 }
 
@@ -74,7 +78,11 @@ impl Engine {
     /// executions, pending timers and outbox commands from `store`.
     pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Engine> {
         let runtime = runtime::Runtime::start(store.clone(), &config).await?;
-        let inner = Arc::new(Inner { store, config, runtime });
+        let inner = Arc::new(Inner {
+            store,
+            config,
+            runtime,
+        });
         if let Ok(mut weak) = inner.runtime.shared.engine.lock() {
             *weak = Arc::downgrade(&inner);
         }

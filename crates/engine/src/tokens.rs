@@ -40,7 +40,8 @@ impl TokenKey {
     }
 
     fn mac(&self, body: &[u8]) -> [u8; MAC] {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut m =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         m.update(body);
         let full = m.finalize().into_bytes();
         let mut out = [0u8; MAC];
@@ -72,14 +73,21 @@ impl TokenKey {
         let (body, mac) = raw.split_at(BODY);
         let expected = self.mac(body);
         // Constant-time comparison.
-        let diff = expected.iter().zip(mac).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let diff = expected
+            .iter()
+            .zip(mac)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         if diff != 0 {
             return None;
         }
         let execution_id = u64::from_be_bytes(body[1..9].try_into().ok()?);
         let task = u64::from_be_bytes(body[9..17].try_into().ok()?);
         let attempt = u32::from_be_bytes(body[17..21].try_into().ok()?);
-        Some(TokenClaims { execution_id, task, attempt })
+        Some(TokenClaims {
+            execution_id,
+            task,
+            attempt,
+        })
     }
 }
 
@@ -90,7 +98,11 @@ mod tests {
     #[test]
     fn round_trip_and_forgery() {
         let key = TokenKey::new([7; 32]);
-        let claims = TokenClaims { execution_id: 42, task: 3, attempt: 1 };
+        let claims = TokenClaims {
+            execution_id: 42,
+            task: 3,
+            attempt: 1,
+        };
         let t = key.mint(claims);
         assert_eq!(key.verify(&t), Some(claims));
         assert_eq!(TokenKey::new([8; 32]).verify(&t), None, "another secret");

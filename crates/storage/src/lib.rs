@@ -43,7 +43,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -236,7 +239,12 @@ pub trait Store: Send + Sync + 'static {
     fn create_state_machine(&self, sm: &StateMachineRecord, tags: &[Tag]) -> Result<()>;
     /// Stores a new revision and makes it current (`revision` must be the
     /// current one + 1, else `Conflict`).
-    fn update_state_machine(&self, arn: &str, revision: u64, content: &RevisionContent) -> Result<()>;
+    fn update_state_machine(
+        &self,
+        arn: &str,
+        revision: u64,
+        content: &RevisionContent,
+    ) -> Result<()>;
     /// Sets the status (`DELETING`).
     fn set_state_machine_status(&self, arn: &str, status: &str) -> Result<()>;
     /// Removes the state machine, its revisions and tags.
@@ -245,14 +253,19 @@ pub trait Store: Send + Sync + 'static {
     /// One revision's content.
     fn get_revision(&self, arn: &str, revision: u64) -> Result<Option<RevisionContent>>;
     /// State machines ordered by ARN, after `after_arn`.
-    fn list_state_machines(&self, after_arn: Option<&str>, limit: usize) -> Result<Vec<StateMachineRecord>>;
+    fn list_state_machines(
+        &self,
+        after_arn: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StateMachineRecord>>;
 
     // ----- activities ------------------------------------------------------
     fn create_activity(&self, activity: &ActivityRecord, tags: &[Tag]) -> Result<()>;
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
     fn delete_activity(&self, arn: &str) -> Result<bool>;
     /// Activities ordered by ARN, after `after_arn`.
-    fn list_activities(&self, after_arn: Option<&str>, limit: usize) -> Result<Vec<ActivityRecord>>;
+    fn list_activities(&self, after_arn: Option<&str>, limit: usize)
+    -> Result<Vec<ActivityRecord>>;
 
     // ----- tags ------------------------------------------------------------
     /// Adds or replaces tags by key.
@@ -269,7 +282,13 @@ pub trait Store: Send + Sync + 'static {
     fn list_executions(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>>;
     /// History events with `after_id < id` (ascending) or, with `reverse`,
     /// `id < after_id` (descending; `after_id` 0 means from the end).
-    fn history(&self, execution_id: u64, after_id: u64, limit: usize, reverse: bool) -> Result<Vec<EventRecord>>;
+    fn history(
+        &self,
+        execution_id: u64,
+        after_id: u64,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<EventRecord>>;
     /// RUNNING executions with `id > after_id`, ascending (recovery after a
     /// restart).
     fn running_executions(&self, after_id: u64, limit: usize) -> Result<Vec<ExecutionRecord>>;

@@ -29,13 +29,29 @@ pub(crate) struct Activities {
 }
 
 impl Activities {
-    pub(crate) fn enqueue(&self, activity_arn: &str, execution_id: u64, task: u64, token: String, input: String) {
+    pub(crate) fn enqueue(
+        &self,
+        activity_arn: &str,
+        execution_id: u64,
+        task: u64,
+        token: String,
+        input: String,
+    ) {
         if let Ok(mut q) = self.queues.lock() {
             let queue = q.entry(activity_arn.to_string()).or_default();
-            if queue.tasks.iter().any(|t| t.execution_id == execution_id && t.task == task) {
+            if queue
+                .tasks
+                .iter()
+                .any(|t| t.execution_id == execution_id && t.task == task)
+            {
                 return;
             }
-            queue.tasks.push_back(ActivityTask { execution_id, task, token, input });
+            queue.tasks.push_back(ActivityTask {
+                execution_id,
+                task,
+                token,
+                input,
+            });
             queue.notify.notify_one();
         }
     }
@@ -48,10 +64,16 @@ impl Activities {
 
     /// The next live task, if any, and the notifier to wait on otherwise.
     pub(crate) fn take(&self, activity_arn: &str) -> (Option<ActivityTask>, Arc<Notify>) {
-        let Ok(mut q) = self.queues.lock() else { return (None, Arc::new(Notify::new())) };
+        let Ok(mut q) = self.queues.lock() else {
+            return (None, Arc::new(Notify::new()));
+        };
         let queue = q.entry(activity_arn.to_string()).or_default();
         while let Some(t) = queue.tasks.pop_front() {
-            let cancelled = self.cancelled.lock().map(|mut c| c.remove(&(t.execution_id, t.task))).unwrap_or(false);
+            let cancelled = self
+                .cancelled
+                .lock()
+                .map(|mut c| c.remove(&(t.execution_id, t.task)))
+                .unwrap_or(false);
             if !cancelled {
                 return (Some(t), queue.notify.clone());
             }
@@ -61,6 +83,9 @@ impl Activities {
 
     /// Tasks waiting per activity (for metrics).
     pub(crate) fn waiting(&self) -> usize {
-        self.queues.lock().map(|q| q.values().map(|x| x.tasks.len()).sum()).unwrap_or(0)
+        self.queues
+            .lock()
+            .map(|q| q.values().map(|x| x.tasks.len()).sum())
+            .unwrap_or(0)
     }
 }

@@ -38,7 +38,9 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> Error {
 
 /// Runs a blocking store call off the async runtime.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| err(ErrorKind::Internal, e.to_string()))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| err(ErrorKind::Internal, e.to_string()))?
 }
 
 fn invalid_arn(arn: &str) -> Error {
@@ -46,7 +48,10 @@ fn invalid_arn(arn: &str) -> Error {
 }
 
 fn execution_not_found(arn: &str) -> Error {
-    err(ErrorKind::ExecutionDoesNotExist, format!("Execution Does Not Exist: '{arn}'"))
+    err(
+        ErrorKind::ExecutionDoesNotExist,
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
 }
 
 fn check_execution_arn(arn: &str) -> Result<()> {
@@ -97,7 +102,9 @@ fn new_uuid() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     let a = super::dispatch::fnv(&format!("{t}:{n}:{}", std::process::id()));
     let b = super::dispatch::fnv(&format!("{a}:{n}:{t}"));
     let mut bytes = [0u8; 16];
@@ -141,7 +148,9 @@ impl Engine {
         input: Option<String>,
         trace_header: Option<String>,
     ) -> Result<StartedExecution> {
-        let (prepared, reply) = self.prepare_start(caller, state_machine_arn, name, input, trace_header, false).await?;
+        let (prepared, reply) = self
+            .prepare_start(caller, state_machine_arn, name, input, trace_header, false)
+            .await?;
         match prepared {
             Prepared::Existing(started) => Ok(started),
             Prepared::New(live) => self.launch(*live, reply).await,
@@ -158,26 +167,50 @@ impl Engine {
         input: Option<String>,
         trace_header: Option<String>,
     ) -> Result<ExecutionRecord> {
-        let (prepared, reply) = self.prepare_start(caller, state_machine_arn, name, input, trace_header, true).await?;
+        let (prepared, reply) = self
+            .prepare_start(caller, state_machine_arn, name, input, trace_header, true)
+            .await?;
         let Prepared::New(live) = prepared else {
-            return Err(err(ErrorKind::ExecutionAlreadyExists, "Execution Already Exists"));
+            return Err(err(
+                ErrorKind::ExecutionAlreadyExists,
+                "Execution Already Exists",
+            ));
         };
         let id = live.record.id;
         let (tx, rx) = oneshot::channel();
         self.shared().watch(id, tx);
         self.launch(*live, reply).await?;
-        rx.await.map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))
+        rx.await
+            .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))
     }
 
-    async fn launch(&self, live: Live, reply: (oneshot::Sender<Result<()>>, oneshot::Receiver<Result<()>>)) -> Result<StartedExecution> {
+    async fn launch(
+        &self,
+        live: Live,
+        reply: (oneshot::Sender<Result<()>>, oneshot::Receiver<Result<()>>),
+    ) -> Result<StartedExecution> {
         let shared = self.shared().clone();
-        let started = StartedExecution { execution_arn: live.record.arn.clone(), start_ms: live.record.start_ms };
+        let started = StartedExecution {
+            execution_arn: live.record.arn.clone(),
+            start_ms: live.record.start_ms,
+        };
         let id = live.record.id;
         let arn = live.record.arn.clone();
         let (tx, rx) = reply;
-        shared.metrics.executions_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        shared.send(id, Work::Start { live: Box::new(live), reply: tx });
-        let r = rx.await.map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"));
+        shared
+            .metrics
+            .executions_started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared.send(
+            id,
+            Work::Start {
+                live: Box::new(live),
+                reply: tx,
+            },
+        );
+        let r = rx
+            .await
+            .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"));
         if let Ok(mut s) = shared.starting.lock() {
             s.remove(&arn);
         }
@@ -193,7 +226,10 @@ impl Engine {
         input: Option<String>,
         trace_header: Option<String>,
         sync: bool,
-    ) -> Result<(Prepared, (oneshot::Sender<Result<()>>, oneshot::Receiver<Result<()>>))> {
+    ) -> Result<(
+        Prepared,
+        (oneshot::Sender<Result<()>>, oneshot::Receiver<Result<()>>),
+    )> {
         let shared = self.shared().clone();
         shared.check_writable()?;
         let (sm_arn, test_case) = match state_machine_arn.split_once('#') {
@@ -205,18 +241,28 @@ impl Engine {
             Some(p) if p.resource_type == "stateMachine" => {
                 return Err(err(
                     ErrorKind::Unsupported,
-                    format!("Baton does not support state machine versions and aliases yet: '{sm_arn}'"),
+                    format!(
+                        "Baton does not support state machine versions and aliases yet: '{sm_arn}'"
+                    ),
                 ));
             }
             _ => return Err(invalid_arn(&sm_arn)),
         }
         let store = shared.store.clone();
         let a = sm_arn.clone();
-        let sm = blocking(move || Ok(store.get_state_machine(&a)?)).await?.ok_or_else(|| {
-            err(ErrorKind::StateMachineDoesNotExist, format!("State Machine Does Not Exist: '{sm_arn}'"))
-        })?;
+        let sm = blocking(move || Ok(store.get_state_machine(&a)?))
+            .await?
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::StateMachineDoesNotExist,
+                    format!("State Machine Does Not Exist: '{sm_arn}'"),
+                )
+            })?;
         if sm.status == "DELETING" {
-            return Err(err(ErrorKind::StateMachineDeleting, format!("State machine is being deleted: '{sm_arn}'")));
+            return Err(err(
+                ErrorKind::StateMachineDeleting,
+                format!("State machine is being deleted: '{sm_arn}'"),
+            ));
         }
         let express = sm.machine_type == MachineType::Express;
         if sync && !express {
@@ -234,11 +280,16 @@ impl Engine {
         if input.len() > MAX_PAYLOAD {
             return Err(err(
                 ErrorKind::Validation,
-                format!("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {MAX_PAYLOAD}"),
+                format!(
+                    "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {MAX_PAYLOAD}"
+                ),
             ));
         }
         let parsed: Value = serde_json::from_str(&input).map_err(|e| {
-            err(ErrorKind::InvalidExecutionInput, format!("Invalid State Machine Execution Input: '{e}'"))
+            err(
+                ErrorKind::InvalidExecutionInput,
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
         })?;
         let execution_arn = if express {
             arn::express_execution(&sm_arn, &name, &new_uuid())
@@ -248,9 +299,15 @@ impl Engine {
         .ok_or_else(|| invalid_arn(&sm_arn))?;
         // Reserve the name, then look for an execution that has it.
         {
-            let mut starting = shared.starting.lock().map_err(|_| err(ErrorKind::Internal, "poisoned"))?;
+            let mut starting = shared
+                .starting
+                .lock()
+                .map_err(|_| err(ErrorKind::Internal, "poisoned"))?;
             if !starting.insert(execution_arn.clone()) {
-                return Err(err(ErrorKind::ExecutionAlreadyExists, format!("Execution Already Exists: '{execution_arn}'")));
+                return Err(err(
+                    ErrorKind::ExecutionAlreadyExists,
+                    format!("Execution Already Exists: '{execution_arn}'"),
+                ));
             }
         }
         let release = |shared: &Shared, arn: &str| {
@@ -273,11 +330,17 @@ impl Engine {
                 if rec.status == "RUNNING" && rec.input == input {
                     let (tx, rx) = oneshot::channel();
                     return Ok((
-                        Prepared::Existing(StartedExecution { execution_arn: rec.arn, start_ms: rec.start_ms }),
+                        Prepared::Existing(StartedExecution {
+                            execution_arn: rec.arn,
+                            start_ms: rec.start_ms,
+                        }),
                         (tx, rx),
                     ));
                 }
-                return Err(err(ErrorKind::ExecutionAlreadyExists, format!("Execution Already Exists: '{execution_arn}'")));
+                return Err(err(
+                    ErrorKind::ExecutionAlreadyExists,
+                    format!("Execution Already Exists: '{execution_arn}'"),
+                ));
             }
         }
         let prepared = (|| -> Result<Live> {
@@ -285,7 +348,10 @@ impl Engine {
             let id = shared.allocate_id()?;
             if let Some(case) = &test_case {
                 let config = shared.config.mock_config.as_ref().ok_or_else(|| {
-                    err(ErrorKind::InvalidArn, format!("Invalid Arn: '{state_machine_arn}' (no mock config is loaded)"))
+                    err(
+                        ErrorKind::InvalidArn,
+                        format!("Invalid Arn: '{state_machine_arn}' (no mock config is loaded)"),
+                    )
                 })?;
                 let tc = baton_interp::mock::TestCase::from_config(config, &sm.name, case)
                     .map_err(|e| err(ErrorKind::Validation, e.to_string()))?;
@@ -327,7 +393,12 @@ impl Engine {
                 state: Vec::new(),
                 version: 0,
             };
-            Ok(Live { record, exec, def, committed: 0 })
+            Ok(Live {
+                record,
+                exec,
+                def,
+                committed: 0,
+            })
         })();
         match prepared {
             Ok(live) => Ok((Prepared::New(Box::new(live)), oneshot::channel())),
@@ -351,7 +422,8 @@ impl Engine {
         if again.status != "RUNNING" {
             return Ok(again);
         }
-        rx.await.map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))
+        rx.await
+            .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))
     }
 
     /// DescribeExecution.
@@ -359,19 +431,26 @@ impl Engine {
         check_execution_arn(execution_arn)?;
         let store = self.shared().store.clone();
         let a = execution_arn.to_string();
-        let mut rec =
-            blocking(move || Ok(store.get_execution(&a)?)).await?.ok_or_else(|| execution_not_found(execution_arn))?;
+        let mut rec = blocking(move || Ok(store.get_execution(&a)?))
+            .await?
+            .ok_or_else(|| execution_not_found(execution_arn))?;
         rec.state = Vec::new();
         Ok(rec)
     }
 
     /// DescribeStateMachineForExecution: the state machine with the revision
     /// the execution runs.
-    pub async fn describe_state_machine_for_execution(&self, execution_arn: &str) -> Result<StateMachineRecord> {
+    pub async fn describe_state_machine_for_execution(
+        &self,
+        execution_arn: &str,
+    ) -> Result<StateMachineRecord> {
         let rec = self.describe_execution(execution_arn).await?;
         let store = self.shared().store.clone();
         let (sm, content) = blocking(move || {
-            Ok((store.get_state_machine(&rec.state_machine_arn)?, store.get_revision(&rec.state_machine_arn, rec.revision)?))
+            Ok((
+                store.get_state_machine(&rec.state_machine_arn)?,
+                store.get_revision(&rec.state_machine_arn, rec.revision)?,
+            ))
         })
         .await?;
         let mut sm = sm.ok_or_else(|| execution_not_found(execution_arn))?;
@@ -403,7 +482,9 @@ impl Engine {
             Some(other) => {
                 return Err(err(
                     ErrorKind::Validation,
-                    format!("1 validation error detected: Value '{other}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]"),
+                    format!(
+                        "1 validation error detected: Value '{other}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]"
+                    ),
                 ));
             }
         };
@@ -415,7 +496,10 @@ impl Engine {
         })
         .await?
         .ok_or_else(|| {
-            err(ErrorKind::StateMachineDoesNotExist, format!("State Machine Does Not Exist: '{state_machine_arn}'"))
+            err(
+                ErrorKind::StateMachineDoesNotExist,
+                format!("State Machine Does Not Exist: '{state_machine_arn}'"),
+            )
         })?;
         if sm.machine_type == MachineType::Express {
             return Err(err(
@@ -458,21 +542,40 @@ impl Engine {
         if arn::Parsed::parse(execution_arn).is_some_and(|p| p.resource_type == "express") {
             return Err(err(
                 ErrorKind::InvalidArn,
-                format!("Invalid Arn: 'Resource type not valid in this context: express' ({execution_arn})"),
+                format!(
+                    "Invalid Arn: 'Resource type not valid in this context: express' ({execution_arn})"
+                ),
             ));
         }
-        let after = next_token.as_deref().map(decode_token).transpose()?.unwrap_or(0);
+        let after = next_token
+            .as_deref()
+            .map(decode_token)
+            .transpose()?
+            .unwrap_or(0);
         let store = self.shared().store.clone();
-        let events = blocking(move || Ok(store.history(rec.id, after, limit + 1, reverse_order)?)).await?;
+        let events =
+            blocking(move || Ok(store.history(rec.id, after, limit + 1, reverse_order)?)).await?;
         let more = events.len() > limit;
         let events: Vec<_> = events.into_iter().take(limit).collect();
-        let next_token = if more { events.last().map(|e| encode_token(e.id)) } else { None };
-        let items = events.iter().map(|e| event_json(e, include_execution_data)).collect();
+        let next_token = if more {
+            events.last().map(|e| encode_token(e.id))
+        } else {
+            None
+        };
+        let items = events
+            .iter()
+            .map(|e| event_json(e, include_execution_data))
+            .collect();
         Ok(Page { items, next_token })
     }
 
     /// StopExecution; returns the stop date (epoch ms).
-    pub async fn stop_execution(&self, execution_arn: &str, error: Option<String>, cause: Option<String>) -> Result<i64> {
+    pub async fn stop_execution(
+        &self,
+        execution_arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<i64> {
         check_len("error", &error, 256)?;
         check_len("cause", &cause, 32768)?;
         let shared = self.shared().clone();
@@ -482,9 +585,17 @@ impl Engine {
             let (tx, rx) = oneshot::channel();
             shared.send(
                 rec.id,
-                Work::Input { execution_id: rec.id, input: Input::Stop { error, cause }, reply: Some(tx), expect_task: None },
+                Work::Input {
+                    execution_id: rec.id,
+                    input: Input::Stop { error, cause },
+                    reply: Some(tx),
+                    expect_task: None,
+                },
             );
-            match rx.await.map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))? {
+            match rx
+                .await
+                .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))?
+            {
                 Ok(()) => {}
                 // It ended on its own in the meantime.
                 Err(e) if e.kind == ErrorKind::TaskTimedOut => {}
@@ -496,15 +607,25 @@ impl Engine {
     }
 
     /// RedriveExecution; returns the redrive date (epoch ms).
-    pub async fn redrive_execution(&self, execution_arn: &str, _client_token: Option<String>) -> Result<i64> {
+    pub async fn redrive_execution(
+        &self,
+        execution_arn: &str,
+        _client_token: Option<String>,
+    ) -> Result<i64> {
         let rec = self.describe_execution(execution_arn).await?;
         if rec.status == "RUNNING" || rec.status == "SUCCEEDED" {
             return Err(err(
                 ErrorKind::ExecutionNotRedrivable,
-                format!("Execution cannot be redriven as it is in {} status: '{execution_arn}'", rec.status),
+                format!(
+                    "Execution cannot be redriven as it is in {} status: '{execution_arn}'",
+                    rec.status
+                ),
             ));
         }
-        Err(err(ErrorKind::Unsupported, "Baton does not support RedriveExecution yet"))
+        Err(err(
+            ErrorKind::Unsupported,
+            "Baton does not support RedriveExecution yet",
+        ))
     }
 
     /// SendTaskSuccess.
@@ -512,28 +633,54 @@ impl Engine {
         if output.len() > MAX_PAYLOAD {
             return Err(err(
                 ErrorKind::Validation,
-                format!("1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to {MAX_PAYLOAD}"),
+                format!(
+                    "1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to {MAX_PAYLOAD}"
+                ),
             ));
         }
         let claims = self.claims(task_token)?;
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
-            return Err(err(ErrorKind::InvalidOutput, format!("Invalid Output: '{e}'")));
+            return Err(err(
+                ErrorKind::InvalidOutput,
+                format!("Invalid Output: '{e}'"),
+            ));
         }
-        self.callback(claims, Input::TaskSucceeded { task: claims.task, output }).await
+        self.callback(
+            claims,
+            Input::TaskSucceeded {
+                task: claims.task,
+                output,
+            },
+        )
+        .await
     }
 
     /// SendTaskFailure.
-    pub async fn send_task_failure(&self, task_token: &str, error: Option<String>, cause: Option<String>) -> Result<()> {
+    pub async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<()> {
         check_len("error", &error, 256)?;
         check_len("cause", &cause, 32768)?;
         let claims = self.claims(task_token)?;
-        self.callback(claims, Input::TaskFailed { task: claims.task, error, cause }).await
+        self.callback(
+            claims,
+            Input::TaskFailed {
+                task: claims.task,
+                error,
+                cause,
+            },
+        )
+        .await
     }
 
     /// SendTaskHeartbeat.
     pub async fn send_task_heartbeat(&self, task_token: &str) -> Result<()> {
         let claims = self.claims(task_token)?;
-        self.callback(claims, Input::TaskHeartbeat { task: claims.task }).await
+        self.callback(claims, Input::TaskHeartbeat { task: claims.task })
+            .await
     }
 
     fn claims(&self, task_token: &str) -> Result<crate::tokens::TokenClaims> {
@@ -549,9 +696,15 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         shared.send(
             claims.execution_id,
-            Work::Input { execution_id: claims.execution_id, input, reply: Some(tx), expect_task: Some(claims.task) },
+            Work::Input {
+                execution_id: claims.execution_id,
+                input,
+                reply: Some(tx),
+                expect_task: Some(claims.task),
+            },
         );
-        rx.await.map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))?
+        rx.await
+            .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))?
     }
 
     /// GetActivityTask: waits up to the poll time for a task of the activity;
@@ -569,8 +722,14 @@ impl Engine {
         let shared = self.shared().clone();
         let store = shared.store.clone();
         let a = activity_arn.to_string();
-        if blocking(move || Ok(store.get_activity(&a)?)).await?.is_none() {
-            return Err(err(ErrorKind::ActivityDoesNotExist, format!("Activity Does Not Exist: '{activity_arn}'")));
+        if blocking(move || Ok(store.get_activity(&a)?))
+            .await?
+            .is_none()
+        {
+            return Err(err(
+                ErrorKind::ActivityDoesNotExist,
+                format!("Activity Does Not Exist: '{activity_arn}'"),
+            ));
         }
         let deadline = Instant::now() + Duration::from_secs(shared.config.activity_poll_seconds);
         loop {
@@ -582,12 +741,18 @@ impl Engine {
                     t.execution_id,
                     Work::Input {
                         execution_id: t.execution_id,
-                        input: Input::TaskStarted { task: t.task, worker_name: worker_name.clone() },
+                        input: Input::TaskStarted {
+                            task: t.task,
+                            worker_name: worker_name.clone(),
+                        },
                         reply: Some(tx),
                         expect_task: Some(t.task),
                     },
                 );
-                match rx.await.map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))? {
+                match rx
+                    .await
+                    .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))?
+                {
                     Ok(()) => return Ok(Some((t.token, t.input))),
                     Err(e) if e.kind == ErrorKind::TaskTimedOut => continue,
                     Err(e) => return Err(e),
@@ -610,11 +775,15 @@ enum Prepared {
 /// A stored event in GetExecutionHistory's JSON shape.
 pub fn event_json(e: &baton_storage::EventRecord, include_data: bool) -> Value {
     let mut m = Map::new();
-    m.insert("timestamp".into(), Value::from(e.timestamp_ms as f64 / 1000.0));
+    m.insert(
+        "timestamp".into(),
+        Value::from(e.timestamp_ms as f64 / 1000.0),
+    );
     m.insert("type".into(), Value::from(e.event_type.clone()));
     m.insert("id".into(), Value::from(e.id));
     m.insert("previousEventId".into(), Value::from(e.previous_event_id));
-    let ty: Option<baton_interp::EventType> = serde_json::from_value(Value::String(e.event_type.clone())).ok();
+    let ty: Option<baton_interp::EventType> =
+        serde_json::from_value(Value::String(e.event_type.clone())).ok();
     if let Some(key) = ty.and_then(|t| t.details_key()) {
         if let Ok(Value::Object(mut d)) = serde_json::from_str::<Value>(&e.details) {
             if !include_data {

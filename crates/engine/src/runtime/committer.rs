@@ -51,7 +51,10 @@ impl Handle {
             }
             Err(TrySendError::Disconnected(c)) => {
                 if let Some(r) = c.after.reply {
-                    let _ = r.send(Err(Error::new(ErrorKind::Unavailable, "Baton is shutting down")));
+                    let _ = r.send(Err(Error::new(
+                        ErrorKind::Unavailable,
+                        "Baton is shutting down",
+                    )));
                 }
             }
         }
@@ -92,12 +95,18 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Commit>) {
         }
         let started = Instant::now();
         let result = if shared.poisoned.load(Ordering::SeqCst) {
-            Err(baton_storage::Error::new(baton_storage::ErrorKind::Unavailable, "an earlier commit failed"))
+            Err(baton_storage::Error::new(
+                baton_storage::ErrorKind::Unavailable,
+                "an earlier commit failed",
+            ))
         } else {
             shared.store.commit(&writes)
         };
         shared.metrics.commits.fetch_add(1, Ordering::Relaxed);
-        shared.metrics.commit_micros_total.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        shared
+            .metrics
+            .commit_micros_total
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         match result {
             Ok(()) => {
                 for after in afters {
@@ -112,7 +121,10 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Commit>) {
                 shared.poisoned.store(true, Ordering::SeqCst);
                 for after in afters {
                     if let Some(r) = after.reply {
-                        let _ = r.send(Err(Error::new(ErrorKind::Internal, format!("commit failed: {e}"))));
+                        let _ = r.send(Err(Error::new(
+                            ErrorKind::Internal,
+                            format!("commit failed: {e}"),
+                        )));
                     }
                 }
             }
@@ -138,7 +150,12 @@ fn after_commit(shared: &Shared, after: AfterCommit) {
             Command::CancelTask { task } => shared.activities.cancel(id, task),
             Command::Continue => shared.send(
                 id,
-                Work::Input { execution_id: id, input: baton_interp::Input::Continue, reply: None, expect_task: None },
+                Work::Input {
+                    execution_id: id,
+                    input: baton_interp::Input::Continue,
+                    reply: None,
+                    expect_task: None,
+                },
             ),
         }
     }
@@ -146,8 +163,17 @@ fn after_commit(shared: &Shared, after: AfterCommit) {
         let _ = r.send(Ok(()));
     }
     if let Some(record) = &after.ended {
-        shared.metrics.executions_finished.fetch_add(1, Ordering::Relaxed);
+        shared
+            .metrics
+            .executions_finished
+            .fetch_add(1, Ordering::Relaxed);
         shared.notify_end(record);
     }
-    shared.send(id, Work::Committed { execution_id: id, version: after.version });
+    shared.send(
+        id,
+        Work::Committed {
+            execution_id: id,
+            version: after.version,
+        },
+    );
 }

@@ -37,7 +37,10 @@ impl TaskInvocation {
 
     /// The account of the execution (from its ARN).
     pub fn account(&self) -> &str {
-        self.execution_arn.split(':').nth(4).unwrap_or("000000000000")
+        self.execution_arn
+            .split(':')
+            .nth(4)
+            .unwrap_or("000000000000")
     }
 }
 
@@ -55,7 +58,12 @@ impl Reporter {
         if let Some(sh) = self.shared.upgrade() {
             sh.send(
                 self.execution_id,
-                Work::Input { execution_id: self.execution_id, input, reply: None, expect_task: Some(self.task) },
+                Work::Input {
+                    execution_id: self.execution_id,
+                    input,
+                    reply: None,
+                    expect_task: Some(self.task),
+                },
             );
         }
     }
@@ -63,17 +71,27 @@ impl Reporter {
     /// The integration accepted a `.sync`/`.waitForTaskToken` task; `output`
     /// is its immediate response (TaskSubmitted).
     pub fn submitted(&self, output: Value) {
-        self.send(Input::TaskSubmitted { task: self.task, output });
+        self.send(Input::TaskSubmitted {
+            task: self.task,
+            output,
+        });
     }
 
     /// The task succeeded; `output` is JSON text.
     pub fn succeeded(&self, output: String) {
-        self.send(Input::TaskSucceeded { task: self.task, output });
+        self.send(Input::TaskSucceeded {
+            task: self.task,
+            output,
+        });
     }
 
     /// The task failed.
     pub fn failed(&self, error: Option<String>, cause: Option<String>) {
-        self.send(Input::TaskFailed { task: self.task, error, cause });
+        self.send(Input::TaskFailed {
+            task: self.task,
+            error,
+            cause,
+        });
     }
 }
 
@@ -111,7 +129,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out
     drop(shared);
     while let Some(cmd) = rx.recv().await {
         let Some(shared) = weak.upgrade() else { return };
-        let reporter = Reporter { shared: weak.clone(), execution_id: cmd.execution_id, task: cmd.request.task };
+        let reporter = Reporter {
+            shared: weak.clone(),
+            execution_id: cmd.execution_id,
+            task: cmd.request.task,
+        };
         let resource = cmd.request.resource.clone();
         // A test case from the mock config answers every Task of its
         // execution.
@@ -122,11 +144,18 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out
         if is_activity(&resource) {
             let token = cmd.request.token.clone().unwrap_or_default();
             let input = baton_interp::exec::to_text(&cmd.request.parameters);
-            shared.activities.enqueue(&resource, cmd.execution_id, cmd.request.task, token, input);
+            shared
+                .activities
+                .enqueue(&resource, cmd.execution_id, cmd.request.task, token, input);
             continue;
         }
-        let Some(engine) = shared.engine() else { continue };
-        let task = TaskInvocation { execution_arn: cmd.execution_arn.clone(), request: cmd.request };
+        let Some(engine) = shared.engine() else {
+            continue;
+        };
+        let task = TaskInvocation {
+            execution_arn: cmd.execution_arn.clone(),
+            request: cmd.request,
+        };
         if let Some(integration) = shared.integration_for(&resource) {
             tokio::spawn(integration.invoke(engine, task, reporter));
             continue;
@@ -138,7 +167,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out
         } else {
             reporter.failed(
                 Some("States.Runtime".into()),
-                Some(format!("Baton does not support the resource '{resource}' yet")),
+                Some(format!(
+                    "Baton does not support the resource '{resource}' yet"
+                )),
             );
         }
     }
@@ -148,7 +179,11 @@ fn is_activity(resource: &str) -> bool {
     resource.starts_with("arn:") && resource.split(':').nth(5).is_some_and(|r| r == "activity")
 }
 
-fn report_mock(reporter: &Reporter, request: &TaskRequest, answer: baton_interp::driver::TaskAnswer) {
+fn report_mock(
+    reporter: &Reporter,
+    request: &TaskRequest,
+    answer: baton_interp::driver::TaskAnswer,
+) {
     use baton_interp::driver::TaskAnswer;
     let submit = baton_interp::resource::needs_submit(&request.resource);
     match answer {
@@ -158,7 +193,11 @@ fn report_mock(reporter: &Reporter, request: &TaskRequest, answer: baton_interp:
             }
             reporter.succeeded(baton_interp::exec::to_text(&output));
         }
-        TaskAnswer::Fail { error, cause, submitted } => {
+        TaskAnswer::Fail {
+            error,
+            cause,
+            submitted,
+        } => {
             if submit {
                 reporter.submitted(submitted.unwrap_or_else(|| json!({})));
             }
@@ -201,17 +240,36 @@ async fn start_execution(engine: Engine, task: TaskInvocation, reporter: Reporte
     };
     // A deterministic default name makes a re-dispatch after a crash find the
     // same child instead of starting another.
-    let name = p.get("Name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
-        let h = fnv(&format!("{}#{}", task.execution_arn, task.request.task));
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, (h >> 20) & 0xfff, h & 0xffff_ffff_ffff)
-    });
-    let caller = crate::Caller { account: task.account().to_string(), region: task.region().to_string() };
+    let name = p
+        .get("Name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let h = fnv(&format!("{}#{}", task.execution_arn, task.request.task));
+            format!(
+                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                h >> 32,
+                (h >> 16) & 0xffff,
+                h & 0xfff,
+                (h >> 20) & 0xfff,
+                h & 0xffff_ffff_ffff
+            )
+        });
+    let caller = crate::Caller {
+        account: task.account().to_string(),
+        region: task.region().to_string(),
+    };
     let resource = task.request.resource.clone();
-    let started = engine.start_execution(&caller, sm_arn, Some(name), Some(input), None).await;
+    let started = engine
+        .start_execution(&caller, sm_arn, Some(name), Some(input), None)
+        .await;
     let started = match started {
         Ok(s) => s,
         Err(e) => {
-            reporter.failed(Some(format!("StepFunctions.{:?}Exception", e.kind)), Some(e.message));
+            reporter.failed(
+                Some(format!("StepFunctions.{:?}Exception", e.kind)),
+                Some(e.message),
+            );
             return;
         }
     };
@@ -268,7 +326,10 @@ async fn start_execution(engine: Engine, task: TaskInvocation, reporter: Reporte
         if let Some(c) = &record.cause {
             out.insert("Cause".into(), json!(c));
         }
-        reporter.failed(Some("States.TaskFailed".into()), Some(Value::Object(out).to_string()));
+        reporter.failed(
+            Some("States.TaskFailed".into()),
+            Some(Value::Object(out).to_string()),
+        );
     }
 }
 
@@ -284,51 +345,73 @@ async fn sdk_sfn(engine: Engine, action: String, task: TaskInvocation, reporter:
                 Some(v) => baton_interp::exec::to_text(v),
                 None => "null".into(),
             };
-            engine.send_task_success(&s("TaskToken").unwrap_or_default(), output).await.map(|()| json!({}))
+            engine
+                .send_task_success(&s("TaskToken").unwrap_or_default(), output)
+                .await
+                .map(|()| json!({}))
         }
         "sendTaskFailure" => engine
             .send_task_failure(&s("TaskToken").unwrap_or_default(), s("Error"), s("Cause"))
             .await
             .map(|()| json!({})),
-        "sendTaskHeartbeat" => {
-            engine.send_task_heartbeat(&s("TaskToken").unwrap_or_default()).await.map(|()| json!({}))
-        }
+        "sendTaskHeartbeat" => engine
+            .send_task_heartbeat(&s("TaskToken").unwrap_or_default())
+            .await
+            .map(|()| json!({})),
         "startExecution" => {
-            let caller = crate::Caller { account: task.account().to_string(), region: task.region().to_string() };
+            let caller = crate::Caller {
+                account: task.account().to_string(),
+                region: task.region().to_string(),
+            };
             let input = match p.get("Input") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(t)) => Some(t.clone()),
                 Some(v) => Some(baton_interp::exec::to_text(v)),
             };
             engine
-                .start_execution(&caller, &s("StateMachineArn").unwrap_or_default(), s("Name"), input, None)
+                .start_execution(
+                    &caller,
+                    &s("StateMachineArn").unwrap_or_default(),
+                    s("Name"),
+                    input,
+                    None,
+                )
                 .await
                 .map(|st| json!({"ExecutionArn": st.execution_arn, "StartDate": st.start_ms}))
         }
-        "describeExecution" => engine.describe_execution(&s("ExecutionArn").unwrap_or_default()).await.map(|r| {
-            let mut m = Map::new();
-            m.insert("ExecutionArn".into(), json!(r.arn));
-            m.insert("StateMachineArn".into(), json!(r.state_machine_arn));
-            m.insert("Name".into(), json!(r.name));
-            m.insert("Status".into(), json!(r.status));
-            m.insert("StartDate".into(), json!(r.start_ms));
-            if let Some(s) = r.stop_ms {
-                m.insert("StopDate".into(), json!(s));
-            }
-            m.insert("Input".into(), json!(r.input));
-            if let Some(o) = r.output {
-                m.insert("Output".into(), json!(o));
-            }
-            Value::Object(m)
-        }),
+        "describeExecution" => engine
+            .describe_execution(&s("ExecutionArn").unwrap_or_default())
+            .await
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert("ExecutionArn".into(), json!(r.arn));
+                m.insert("StateMachineArn".into(), json!(r.state_machine_arn));
+                m.insert("Name".into(), json!(r.name));
+                m.insert("Status".into(), json!(r.status));
+                m.insert("StartDate".into(), json!(r.start_ms));
+                if let Some(s) = r.stop_ms {
+                    m.insert("StopDate".into(), json!(s));
+                }
+                m.insert("Input".into(), json!(r.input));
+                if let Some(o) = r.output {
+                    m.insert("Output".into(), json!(o));
+                }
+                Value::Object(m)
+            }),
         "stopExecution" => engine
-            .stop_execution(&s("ExecutionArn").unwrap_or_default(), s("Error"), s("Cause"))
+            .stop_execution(
+                &s("ExecutionArn").unwrap_or_default(),
+                s("Error"),
+                s("Cause"),
+            )
             .await
             .map(|stop| json!({"StopDate": stop})),
         other => {
             reporter.failed(
                 Some("States.Runtime".into()),
-                Some(format!("Baton does not support the action 'sfn:{other}' yet")),
+                Some(format!(
+                    "Baton does not support the action 'sfn:{other}' yet"
+                )),
             );
             return;
         }
@@ -354,7 +437,11 @@ async fn sdk_sfn(engine: Engine, action: String, task: TaskInvocation, reporter:
             };
             reporter.failed(
                 Some(format!("Sfn.{name}Exception")),
-                Some(format!("{} (Service: Sfn, Status Code: 400, Request ID: {:x})", e.message, fnv(&e.message))),
+                Some(format!(
+                    "{} (Service: Sfn, Status Code: 400, Request ID: {:x})",
+                    e.message,
+                    fnv(&e.message)
+                )),
             );
         }
     }

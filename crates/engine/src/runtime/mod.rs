@@ -114,7 +114,9 @@ impl Runtime {
         let secret = tokio::task::spawn_blocking(move || s.secret())
             .await
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))??;
-        let shard_count = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+        let shard_count = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8);
         let mut shard_rx = Vec::new();
         let mut shards = Vec::new();
         for _ in 0..shard_count {
@@ -175,7 +177,10 @@ impl Runtime {
             );
         }
         tokio::spawn(dispatch::run(shared.clone(), dispatch_rx));
-        let runtime = Runtime { shared, threads: Mutex::new(threads) };
+        let runtime = Runtime {
+            shared,
+            threads: Mutex::new(threads),
+        };
         runtime.recover().await?;
         Ok(runtime)
     }
@@ -194,7 +199,8 @@ impl Runtime {
                 let Some(last) = page.last() else { break };
                 after = last.id;
                 for rec in &page {
-                    if let Ok(exec) = serde_json::from_slice::<baton_interp::Execution>(&rec.state) {
+                    if let Ok(exec) = serde_json::from_slice::<baton_interp::Execution>(&rec.state)
+                    {
                         if exec.has_paused() {
                             paused.push(rec.id);
                         }
@@ -208,7 +214,9 @@ impl Runtime {
         let now = wall_clock_ms();
         for t in timers {
             // The kind is unknown after a restart: deadlines keep their time.
-            self.shared.timers.arm(t.execution_id, t.timer_id, t.due_ms, t.due_ms, now);
+            self.shared
+                .timers
+                .arm(t.execution_id, t.timer_id, t.due_ms, t.due_ms, now);
         }
         for row in outbox {
             if let Ok(cmd) = serde_json::from_str::<dispatch::OutboxCommand>(&row.command) {
@@ -216,7 +224,15 @@ impl Runtime {
             }
         }
         for id in paused {
-            self.shared.send(id, Work::Input { execution_id: id, input: Input::Continue, reply: None, expect_task: None });
+            self.shared.send(
+                id,
+                Work::Input {
+                    execution_id: id,
+                    input: Input::Continue,
+                    reply: None,
+                    expect_task: None,
+                },
+            );
         }
         Ok(())
     }
@@ -265,7 +281,10 @@ impl Shared {
 
     /// A fresh execution id.
     pub(crate) fn allocate_id(&self) -> Result<u64> {
-        let mut ids = self.ids.lock().map_err(|_| Error::new(ErrorKind::Internal, "id allocator poisoned"))?;
+        let mut ids = self
+            .ids
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Internal, "id allocator poisoned"))?;
         if ids.0 >= ids.1 {
             let first = self.store.allocate_ids(1024)?;
             *ids = (first, first + 1024);
@@ -284,11 +303,17 @@ impl Shared {
             }
         }
         let content = self.store.get_revision(arn, revision)?.ok_or_else(|| {
-            Error::new(ErrorKind::StateMachineDoesNotExist, format!("State Machine Does Not Exist: '{arn}'"))
+            Error::new(
+                ErrorKind::StateMachineDoesNotExist,
+                format!("State Machine Does Not Exist: '{arn}'"),
+            )
         })?;
         let (def, diags) = baton_asl::load::load_str(&content.definition);
         let def = def.ok_or_else(|| {
-            Error::new(ErrorKind::InvalidDefinition, baton_asl::diag::invalid_definition_message(&diags))
+            Error::new(
+                ErrorKind::InvalidDefinition,
+                baton_asl::diag::invalid_definition_message(&diags),
+            )
         })?;
         let def = Arc::new(def);
         if let Ok(mut cache) = self.definitions.lock() {
@@ -298,14 +323,22 @@ impl Shared {
     }
 
     /// Calls `tx` with the execution's record once it ends.
-    pub(crate) fn watch(&self, execution_id: u64, tx: oneshot::Sender<baton_storage::ExecutionRecord>) {
+    pub(crate) fn watch(
+        &self,
+        execution_id: u64,
+        tx: oneshot::Sender<baton_storage::ExecutionRecord>,
+    ) {
         if let Ok(mut w) = self.watchers.lock() {
             w.entry(execution_id).or_default().push(tx);
         }
     }
 
     pub(crate) fn notify_end(&self, record: &baton_storage::ExecutionRecord) {
-        let txs = self.watchers.lock().ok().and_then(|mut w| w.remove(&record.id));
+        let txs = self
+            .watchers
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&record.id));
         for tx in txs.into_iter().flatten() {
             let _ = tx.send(record.clone());
         }

@@ -31,7 +31,12 @@ pub(crate) struct Rx {
 
 pub(crate) fn channel() -> (Handle, Rx) {
     let inner = Arc::new((Mutex::new(State::default()), Condvar::new()));
-    (Handle { inner: inner.clone() }, Rx { inner })
+    (
+        Handle {
+            inner: inner.clone(),
+        },
+        Rx { inner },
+    )
 }
 
 /// When a timer armed at `now` for `due` fires under `scale`: Wait states and
@@ -42,7 +47,11 @@ pub(crate) fn scaled(scale: f64, kind: TimerKind, now: i64, due: i64) -> i64 {
         return due;
     }
     let skip_allowed = matches!(kind, TimerKind::Wait | TimerKind::Backoff);
-    let scale = if scale <= 0.0 && !skip_allowed { 1.0 } else { scale.max(0.0) };
+    let scale = if scale <= 0.0 && !skip_allowed {
+        1.0
+    } else {
+        scale.max(0.0)
+    };
     now + ((due - now) as f64 * scale) as i64
 }
 
@@ -93,7 +102,12 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Rx) {
                     .fetch_add(((now - fire_at).max(0) as u64) * 1000, Ordering::Relaxed);
                 shared.send(
                     exec,
-                    Work::Input { execution_id: exec, input: Input::TimerFired { timer }, reply: None, expect_task: None },
+                    Work::Input {
+                        execution_id: exec,
+                        input: Input::TimerFired { timer },
+                        reply: None,
+                        expect_task: None,
+                    },
                 );
             }
             Some(Reverse((fire_at, ..))) => {

@@ -7,8 +7,12 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 
 use baton_asl::{Definition, Env};
-use baton_interp::{Command, Completion, Execution, Input, Status, TaskId, TokenMinter, Transition};
-use baton_storage::{EventRecord, ExecutionRecord, ExecutionWrite, OutboxRecord, TimerRecord, TransitionWrite};
+use baton_interp::{
+    Command, Completion, Execution, Input, Status, TaskId, TokenMinter, Transition,
+};
+use baton_storage::{
+    EventRecord, ExecutionRecord, ExecutionWrite, OutboxRecord, TimerRecord, TransitionWrite,
+};
 
 use super::committer::{AfterCommit, Commit};
 use super::dispatch::OutboxCommand;
@@ -66,21 +70,35 @@ struct Minter<'a> {
 
 impl TokenMinter for Minter<'_> {
     fn mint(&mut self, _execution_arn: &str, task: TaskId, attempt: u32) -> String {
-        self.shared.key.mint(TokenClaims { execution_id: self.execution_id, task, attempt })
+        self.shared.key.mint(TokenClaims {
+            execution_id: self.execution_id,
+            task,
+            attempt,
+        })
     }
 }
 
 pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Work>) {
     let seed = (wall_clock_ms() as u64).rotate_left(17) ^ (Arc::as_ptr(&shared) as usize as u64);
-    let mut shard = Shard { shared, live: HashMap::new(), env: WallEnv { state: seed } };
+    let mut shard = Shard {
+        shared,
+        live: HashMap::new(),
+        env: WallEnv { state: seed },
+    };
     while let Ok(work) = rx.recv() {
         match work {
             Work::Shutdown => break,
             Work::Start { live, reply } => shard.start(*live, reply),
-            Work::Input { execution_id, input, reply, expect_task } => {
-                shard.input(execution_id, input, reply, expect_task)
-            }
-            Work::Committed { execution_id, version } => shard.committed(execution_id, version),
+            Work::Input {
+                execution_id,
+                input,
+                reply,
+                expect_task,
+            } => shard.input(execution_id, input, reply, expect_task),
+            Work::Committed {
+                execution_id,
+                version,
+            } => shard.committed(execution_id, version),
         }
     }
 }
@@ -94,8 +112,13 @@ struct Shard {
 impl Shard {
     fn start(&mut self, mut live: Live, reply: tokio::sync::oneshot::Sender<Result<()>>) {
         let id = live.record.id;
-        let mut minter = Minter { shared: &self.shared, execution_id: id };
-        let t = live.exec.step(&live.def, Input::Start, &mut self.env, &mut minter);
+        let mut minter = Minter {
+            shared: &self.shared,
+            execution_id: id,
+        };
+        let t = live
+            .exec
+            .step(&live.def, Input::Start, &mut self.env, &mut minter);
         let write = self.write_for(&mut live, &t, &Input::Start, true);
         self.live.insert(id, live);
         self.submit(id, write, t, Some(reply));
@@ -127,7 +150,9 @@ impl Shard {
                 }
             }
         }
-        let Some(mut live) = self.live.remove(&id) else { return };
+        let Some(mut live) = self.live.remove(&id) else {
+            return;
+        };
         if live.exec.completion().is_some() {
             self.live.insert(id, live);
             if let Some(r) = reply {
@@ -144,11 +169,18 @@ impl Shard {
                 return;
             }
         }
-        let mut minter = Minter { shared: &self.shared, execution_id: id };
-        let t = live.exec.step(&live.def, input.clone(), &mut self.env, &mut minter);
-        let state_changed = !t.events.is_empty() || !t.commands.is_empty() || t.completion.is_some();
+        let mut minter = Minter {
+            shared: &self.shared,
+            execution_id: id,
+        };
+        let t = live
+            .exec
+            .step(&live.def, input.clone(), &mut self.env, &mut minter);
+        let state_changed =
+            !t.events.is_empty() || !t.commands.is_empty() || t.completion.is_some();
         let finishes_outbox = outbox_done_by(&input);
-        if !state_changed && finishes_outbox.is_none() && !matches!(input, Input::TimerFired { .. }) {
+        if !state_changed && finishes_outbox.is_none() && !matches!(input, Input::TimerFired { .. })
+        {
             self.live.insert(id, live);
             if let Some(r) = reply {
                 let _ = r.send(Ok(()));
@@ -162,14 +194,26 @@ impl Shard {
 
     /// Loads a RUNNING execution from the store.
     fn load(&self, id: u64) -> Result<Option<Live>> {
-        let Some(mut record) = self.shared.store.get_execution_by_id(id)? else { return Ok(None) };
+        let Some(mut record) = self.shared.store.get_execution_by_id(id)? else {
+            return Ok(None);
+        };
         let exec: Execution = serde_json::from_slice(&record.state).map_err(|e| {
-            Error::new(ErrorKind::Internal, format!("execution {} has unreadable state: {e}", record.arn))
+            Error::new(
+                ErrorKind::Internal,
+                format!("execution {} has unreadable state: {e}", record.arn),
+            )
         })?;
-        let def = self.shared.definition(&record.state_machine_arn, record.revision)?;
+        let def = self
+            .shared
+            .definition(&record.state_machine_arn, record.revision)?;
         record.state = Vec::new();
         let committed = record.version;
-        Ok(Some(Live { record, exec, def, committed }))
+        Ok(Some(Live {
+            record,
+            exec,
+            def,
+            committed,
+        }))
     }
 
     fn committed(&mut self, id: u64, version: u64) {
@@ -188,7 +232,13 @@ impl Shard {
     }
 
     /// Builds the durable write of one step.
-    fn write_for(&self, live: &mut Live, t: &Transition, input: &Input, insert: bool) -> TransitionWrite {
+    fn write_for(
+        &self,
+        live: &mut Live,
+        t: &Transition,
+        input: &Input,
+        insert: bool,
+    ) -> TransitionWrite {
         let rec = &mut live.record;
         rec.version += 1;
         if let Some(c) = &t.completion {
@@ -226,9 +276,11 @@ impl Shard {
         }
         for c in &t.commands {
             match c {
-                Command::ArmTimer { timer, due, .. } => {
-                    timers_added.push(TimerRecord { execution_id: full.id, timer_id: *timer, due_ms: *due })
-                }
+                Command::ArmTimer { timer, due, .. } => timers_added.push(TimerRecord {
+                    execution_id: full.id,
+                    timer_id: *timer,
+                    due_ms: *due,
+                }),
                 Command::CancelTimer { timer } => timers_removed.push(*timer),
                 Command::InvokeTask(req) => {
                     let cmd = OutboxCommand {
@@ -249,7 +301,11 @@ impl Shard {
         // A task that starts and ends within one step leaves no outbox row.
         outbox_added.retain(|o| !outbox_removed.contains(&o.seq));
         TransitionWrite {
-            execution: if insert { ExecutionWrite::Insert(full) } else { ExecutionWrite::Update(full) },
+            execution: if insert {
+                ExecutionWrite::Insert(full)
+            } else {
+                ExecutionWrite::Update(full)
+            },
             events,
             timers_added,
             timers_removed,
@@ -265,7 +321,10 @@ impl Shard {
         t: Transition,
         reply: Option<tokio::sync::oneshot::Sender<Result<()>>>,
     ) {
-        self.shared.metrics.transitions.fetch_add(t.states_entered, Ordering::Relaxed);
+        self.shared
+            .metrics
+            .transitions
+            .fetch_add(t.states_entered, Ordering::Relaxed);
         let ended = t.completion.as_ref().map(|_| match &write.execution {
             ExecutionWrite::Insert(r) | ExecutionWrite::Update(r) => {
                 let mut r = r.clone();
@@ -305,12 +364,19 @@ fn outbox_done_by(input: &Input) -> Option<u64> {
 pub(crate) fn apply_completion(rec: &mut ExecutionRecord, c: &Completion, now: i64) {
     rec.status = c.status.as_str().to_string();
     rec.stop_ms = Some(now);
-    rec.output = if c.status == Status::Succeeded { c.output.clone() } else { None };
+    rec.output = if c.status == Status::Succeeded {
+        c.output.clone()
+    } else {
+        None
+    };
     rec.error = c.error.clone();
     rec.cause = c.cause.clone();
 }
 
 /// AWS's answer to a callback for a task that is gone.
 pub(crate) fn task_gone() -> Error {
-    Error::new(ErrorKind::TaskTimedOut, "Task Timed Out: 'Provided task does not exist anymore'")
+    Error::new(
+        ErrorKind::TaskTimedOut,
+        "Task Timed Out: 'Provided task does not exist anymore'",
+    )
 }

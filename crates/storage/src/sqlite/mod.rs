@@ -18,12 +18,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
+};
 
 use crate::{
     ActivityRecord, Error, ErrorKind, EventRecord, ExecutionQuery, ExecutionRecord, ExecutionWrite,
-    MachineType, OutboxRecord, Result, RevisionContent, StateMachineRecord, Store, Tag, TimerRecord,
-    TransitionWrite,
+    MachineType, OutboxRecord, Result, RevisionContent, StateMachineRecord, Store, Tag,
+    TimerRecord, TransitionWrite,
 };
 
 /// The schema version this build writes (the number of migrations).
@@ -92,7 +94,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -126,7 +130,10 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::new(
                 ErrorKind::Unavailable,
-                format!("cannot switch {} to WAL mode (journal_mode is {mode})", path.display()),
+                format!(
+                    "cannot switch {} to WAL mode (journal_mode is {mode})",
+                    path.display()
+                ),
             ));
         }
         writer.execute_batch(&format!(
@@ -191,7 +198,9 @@ impl SqliteStore {
     fn open_reader(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(self.options.busy_timeout)?;
         conn.execute_batch(&format!(
@@ -285,7 +294,11 @@ impl From<rusqlite::Error> for Error {
                     _ => ErrorKind::Unavailable,
                 };
                 let fatal = matches!(f.code, C::SystemIoFailure);
-                let message = if fatal { format!("{FATAL_PREFIX}{e}") } else { e.to_string() };
+                let message = if fatal {
+                    format!("{FATAL_PREFIX}{e}")
+                } else {
+                    e.to_string()
+                };
                 Error::new(kind, message)
             }
             rusqlite::Error::FromSqlConversionFailure(..)
@@ -299,7 +312,12 @@ impl From<rusqlite::Error> for Error {
 
 /// A u64 as SQLite's i64.
 fn sql_int(v: u64, what: &str) -> Result<i64> {
-    i64::try_from(v).map_err(|_| Error::new(ErrorKind::Conflict, format!("{what} {v} is too large to store")))
+    i64::try_from(v).map_err(|_| {
+        Error::new(
+            ErrorKind::Conflict,
+            format!("{what} {v} is too large to store"),
+        )
+    })
 }
 
 fn sql_limit(limit: usize) -> i64 {
@@ -394,7 +412,12 @@ fn insert_tags(tx: &Transaction<'_>, arn: &str, tags: &[Tag]) -> Result<()> {
     Ok(())
 }
 
-fn insert_revision(tx: &Transaction<'_>, arn: &str, revision: u64, c: &RevisionContent) -> Result<()> {
+fn insert_revision(
+    tx: &Transaction<'_>,
+    arn: &str,
+    revision: u64,
+    c: &RevisionContent,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO state_machine_revisions
              (arn, revision, definition, role_arn, config, revision_id, update_ms)
@@ -553,14 +576,16 @@ fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
         }
     }
     if !t.timers_removed.is_empty() {
-        let mut st = tx.prepare_cached("DELETE FROM timers WHERE execution_id = ?1 AND timer_id = ?2")?;
+        let mut st =
+            tx.prepare_cached("DELETE FROM timers WHERE execution_id = ?1 AND timer_id = ?2")?;
         for timer in &t.timers_removed {
             st.execute(params![exec_id, sql_int(*timer, "timer id")?])?;
         }
     }
     if !t.timers_added.is_empty() {
-        let mut st =
-            tx.prepare_cached("INSERT INTO timers (execution_id, timer_id, due_ms) VALUES (?1, ?2, ?3)")?;
+        let mut st = tx.prepare_cached(
+            "INSERT INTO timers (execution_id, timer_id, due_ms) VALUES (?1, ?2, ?3)",
+        )?;
         for timer in &t.timers_added {
             st.execute(params![
                 sql_int(timer.execution_id, "execution id")?,
@@ -570,14 +595,16 @@ fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
         }
     }
     if !t.outbox_removed.is_empty() {
-        let mut st = tx.prepare_cached("DELETE FROM outbox WHERE execution_id = ?1 AND seq = ?2")?;
+        let mut st =
+            tx.prepare_cached("DELETE FROM outbox WHERE execution_id = ?1 AND seq = ?2")?;
         for seq in &t.outbox_removed {
             st.execute(params![exec_id, sql_int(*seq, "outbox seq")?])?;
         }
     }
     if !t.outbox_added.is_empty() {
-        let mut st =
-            tx.prepare_cached("INSERT INTO outbox (execution_id, seq, command) VALUES (?1, ?2, ?3)")?;
+        let mut st = tx.prepare_cached(
+            "INSERT INTO outbox (execution_id, seq, command) VALUES (?1, ?2, ?3)",
+        )?;
         for o in &t.outbox_added {
             st.execute(params![
                 sql_int(o.execution_id, "execution id")?,
@@ -593,7 +620,12 @@ fn read_secret() -> Result<[u8; 32]> {
     let mut buf = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(|e| Error::new(ErrorKind::Unavailable, format!("cannot read /dev/urandom: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("cannot read /dev/urandom: {e}"),
+            )
+        })?;
     Ok(buf)
 }
 
@@ -617,14 +649,23 @@ impl Store for SqliteStore {
         }
         let secret = self.write(|tx| {
             let stored: Option<Vec<u8>> = tx
-                .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| r.get(0))
+                .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             match stored {
-                Some(v) => <[u8; 32]>::try_from(v.as_slice())
-                    .map_err(|_| Error::new(ErrorKind::Corrupt, format!("the stored secret has {} bytes", v.len()))),
+                Some(v) => <[u8; 32]>::try_from(v.as_slice()).map_err(|_| {
+                    Error::new(
+                        ErrorKind::Corrupt,
+                        format!("the stored secret has {} bytes", v.len()),
+                    )
+                }),
                 None => {
                     let fresh = read_secret()?;
-                    tx.execute("INSERT INTO meta (key, value) VALUES ('secret', ?1)", [&fresh[..]])?;
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('secret', ?1)",
+                        [&fresh[..]],
+                    )?;
                     Ok(fresh)
                 }
             }
@@ -655,11 +696,18 @@ impl Store for SqliteStore {
         })
     }
 
-    fn update_state_machine(&self, arn: &str, revision: u64, content: &RevisionContent) -> Result<()> {
+    fn update_state_machine(
+        &self,
+        arn: &str,
+        revision: u64,
+        content: &RevisionContent,
+    ) -> Result<()> {
         let rev = sql_int(revision, "revision")?;
         self.write(|tx| {
             let changed = tx
-                .prepare_cached("UPDATE state_machines SET revision = ?2 WHERE arn = ?1 AND revision = ?2 - 1")?
+                .prepare_cached(
+                    "UPDATE state_machines SET revision = ?2 WHERE arn = ?1 AND revision = ?2 - 1",
+                )?
                 .execute(params![arn, rev])?;
             if changed != 1 {
                 let current: Option<i64> = tx
@@ -687,8 +735,11 @@ impl Store for SqliteStore {
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
         self.write(|tx| {
             // Revisions go by ON DELETE CASCADE.
-            let n = tx.prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?.execute([arn])?;
-            tx.prepare_cached("DELETE FROM tags WHERE arn = ?1")?.execute([arn])?;
+            let n = tx
+                .prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?
+                .execute([arn])?;
+            tx.prepare_cached("DELETE FROM tags WHERE arn = ?1")?
+                .execute([arn])?;
             Ok(n > 0)
         })
     }
@@ -700,7 +751,9 @@ impl Store for SqliteStore {
                  JOIN state_machine_revisions r ON r.arn = s.arn AND r.revision = s.revision
                  WHERE s.arn = ?1"
             );
-            Ok(c.prepare_cached(&sql)?.query_row([arn], state_machine_row).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([arn], state_machine_row)
+                .optional()?)
         })
     }
 
@@ -726,7 +779,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn list_state_machines(&self, after_arn: Option<&str>, limit: usize) -> Result<Vec<StateMachineRecord>> {
+    fn list_state_machines(
+        &self,
+        after_arn: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StateMachineRecord>> {
         self.read(|c| {
             let sql = format!(
                 "SELECT {STATE_MACHINE_COLUMNS} FROM state_machines s
@@ -749,7 +806,10 @@ impl Store for SqliteStore {
                 )?
                 .execute(params![activity.arn, activity.name, activity.creation_ms])?;
             if inserted == 0 {
-                return Err(Error::new(ErrorKind::Conflict, format!("activity {} exists", activity.arn)));
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("activity {} exists", activity.arn),
+                ));
             }
             insert_tags(tx, &activity.arn, tags)
         })
@@ -757,28 +817,47 @@ impl Store for SqliteStore {
 
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT arn, name, creation_ms FROM activities WHERE arn = ?1")?
-                .query_row([arn], |r| Ok(ActivityRecord { arn: r.get(0)?, name: r.get(1)?, creation_ms: r.get(2)? }))
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT arn, name, creation_ms FROM activities WHERE arn = ?1")?
+                    .query_row([arn], |r| {
+                        Ok(ActivityRecord {
+                            arn: r.get(0)?,
+                            name: r.get(1)?,
+                            creation_ms: r.get(2)?,
+                        })
+                    })
+                    .optional()?,
+            )
         })
     }
 
     fn delete_activity(&self, arn: &str) -> Result<bool> {
         self.write(|tx| {
-            let n = tx.prepare_cached("DELETE FROM activities WHERE arn = ?1")?.execute([arn])?;
-            tx.prepare_cached("DELETE FROM tags WHERE arn = ?1")?.execute([arn])?;
+            let n = tx
+                .prepare_cached("DELETE FROM activities WHERE arn = ?1")?
+                .execute([arn])?;
+            tx.prepare_cached("DELETE FROM tags WHERE arn = ?1")?
+                .execute([arn])?;
             Ok(n > 0)
         })
     }
 
-    fn list_activities(&self, after_arn: Option<&str>, limit: usize) -> Result<Vec<ActivityRecord>> {
+    fn list_activities(
+        &self,
+        after_arn: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT arn, name, creation_ms FROM activities
                  WHERE ?1 IS NULL OR arn > ?1 ORDER BY arn LIMIT ?2",
             )?;
             let rows = st.query_map(params![after_arn, sql_limit(limit)], |r| {
-                Ok(ActivityRecord { arn: r.get(0)?, name: r.get(1)?, creation_ms: r.get(2)? })
+                Ok(ActivityRecord {
+                    arn: r.get(0)?,
+                    name: r.get(1)?,
+                    creation_ms: r.get(2)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -800,8 +879,14 @@ impl Store for SqliteStore {
 
     fn tags(&self, arn: &str) -> Result<Vec<Tag>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT key, value FROM tags WHERE arn = ?1 ORDER BY key")?;
-            let rows = st.query_map([arn], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?;
+            let mut st =
+                c.prepare_cached("SELECT key, value FROM tags WHERE arn = ?1 ORDER BY key")?;
+            let rows = st.query_map([arn], |r| {
+                Ok(Tag {
+                    key: r.get(0)?,
+                    value: r.get(1)?,
+                })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -824,7 +909,9 @@ impl Store for SqliteStore {
                 "SELECT {EXECUTION_COLUMNS}, i.input, e.state FROM executions e
                  JOIN execution_inputs i ON i.id = e.id WHERE e.arn = ?1"
             );
-            Ok(c.prepare_cached(&sql)?.query_row([arn], |r| execution_row(r, true)).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([arn], |r| execution_row(r, true))
+                .optional()?)
         })
     }
 
@@ -837,7 +924,9 @@ impl Store for SqliteStore {
                 "SELECT {EXECUTION_COLUMNS}, i.input, e.state FROM executions e
                  JOIN execution_inputs i ON i.id = e.id WHERE e.id = ?1"
             );
-            Ok(c.prepare_cached(&sql)?.query_row([id], |r| execution_row(r, true)).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([id], |r| execution_row(r, true))
+                .optional()?)
         })
     }
 
@@ -849,7 +938,8 @@ impl Store for SqliteStore {
             },
             None => None,
         };
-        let mut sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.state_machine_arn = ?1");
+        let mut sql =
+            format!("SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.state_machine_arn = ?1");
         if q.status.is_some() {
             sql.push_str(" AND e.status = ?2");
         }
@@ -882,7 +972,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn history(&self, execution_id: u64, after_id: u64, limit: usize, reverse: bool) -> Result<Vec<EventRecord>> {
+    fn history(
+        &self,
+        execution_id: u64,
+        after_id: u64,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<EventRecord>> {
         let Ok(exec) = i64::try_from(execution_id) else {
             return Ok(Vec::new());
         };
@@ -918,7 +1014,8 @@ impl Store for SqliteStore {
                  WHERE e.status = 'RUNNING' AND e.id > ?1 ORDER BY e.id LIMIT ?2"
             );
             let mut st = c.prepare_cached(&sql)?;
-            let rows = st.query_map(params![after, sql_limit(limit)], |r| execution_row(r, true))?;
+            let rows =
+                st.query_map(params![after, sql_limit(limit)], |r| execution_row(r, true))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -930,7 +1027,11 @@ impl Store for SqliteStore {
                  ORDER BY due_ms, execution_id, timer_id LIMIT ?2",
             )?;
             let rows = st.query_map(params![before_ms, sql_limit(limit)], |r| {
-                Ok(TimerRecord { execution_id: get_u64(r, 0)?, timer_id: get_u64(r, 1)?, due_ms: r.get(2)? })
+                Ok(TimerRecord {
+                    execution_id: get_u64(r, 0)?,
+                    timer_id: get_u64(r, 1)?,
+                    due_ms: r.get(2)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -951,7 +1052,11 @@ impl Store for SqliteStore {
                  ORDER BY execution_id, seq LIMIT ?3",
             )?;
             let rows = st.query_map(params![exec, seq, sql_limit(limit)], |r| {
-                Ok(OutboxRecord { execution_id: get_u64(r, 0)?, seq: get_u64(r, 1)?, command: r.get(2)? })
+                Ok(OutboxRecord {
+                    execution_id: get_u64(r, 0)?,
+                    seq: get_u64(r, 1)?,
+                    command: r.get(2)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })

@@ -158,13 +158,23 @@ pub(crate) fn migrate(conn: &mut rusqlite::Connection) -> Result<()> {
         ));
     }
     if current < 0 {
-        return Err(Error::new(ErrorKind::Corrupt, format!("bad schema version {current}")));
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!("bad schema version {current}"),
+        ));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
         tx.execute_batch(sql)?;
         let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
         if stored.is_none() && i == 0 {
-            tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [version])?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [version],
+            )?;
         } else {
             tx.execute("UPDATE schema_version SET version = ?1", [version])?;
         }
