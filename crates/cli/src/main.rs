@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod conformance;
 mod run_local;
+mod serve;
 mod validate;
 
 /// Baton runs AWS Step Functions state machines on your own machines.
@@ -30,6 +31,9 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::Command),
+    /// Serves the AWS Step Functions API (boto3, the aws CLI and the SDKs
+    /// work unchanged) with executions kept in an embedded database.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::RunLocal(args) => run_local::run(args),
         Command::Conformance(args) => conformance::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

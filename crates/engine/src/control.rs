@@ -1075,8 +1075,10 @@ mod tests {
 
     #[test]
     fn config_round_trips() {
-        let mut c = MachineConfig::default();
-        c.description = Some("d".into());
+        let c = MachineConfig {
+            description: Some("d".into()),
+            ..MachineConfig::default()
+        };
         assert_eq!(MachineConfig::parse(&c.to_text()), c);
         assert_eq!(MachineConfig::parse("garbage"), MachineConfig::default());
     }

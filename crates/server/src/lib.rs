@@ -77,7 +77,11 @@ pub struct AppState {
 impl AppState {
     /// The state for `engine`; `account` fixes the account of every request.
     pub fn new(engine: Engine, account: Option<String>) -> Self {
-        Self { engine, account, metrics: Arc::new(Registry::new()) }
+        Self {
+            engine,
+            account,
+            metrics: Arc::new(Registry::new()),
+        }
     }
 
     pub fn engine(&self) -> &Engine {
@@ -102,14 +106,19 @@ pub fn router(state: AppState) -> Router {
 
 async fn health() -> Response {
     let mut resp = (StatusCode::OK, r#"{"status":"ok"}"#).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let mut resp = (StatusCode::OK, state.metrics.render()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     resp
 }
 
@@ -126,10 +135,11 @@ async fn api(State(state): State<AppState>, headers: HeaderMap, body: Body) -> R
         }
     };
     let m = &state.metrics;
-    m.counter("baton_api_requests_total", "Step Functions API requests by action and outcome.", &[
-        ("action", action),
-        ("code", &code),
-    ])
+    m.counter(
+        "baton_api_requests_total",
+        "Step Functions API requests by action and outcome.",
+        &[("action", action), ("code", &code)],
+    )
     .inc();
     m.histogram(
         "baton_api_request_duration_seconds",
@@ -151,7 +161,10 @@ async fn run_action(
         Err(e) => return ("unknown", Err(e)),
     };
     // The table's own &'static name, for metric labels.
-    let action: &'static str = sfn::ACTIONS.iter().find(|(a, _)| *a == action).map_or("unknown", |(a, _)| a);
+    let action: &'static str = sfn::ACTIONS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or("unknown", |(a, _)| a);
     let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(b) => b,
         Err(_) => return (action, Err(ApiError::too_large(MAX_REQUEST_BYTES))),
@@ -162,14 +175,21 @@ async fn run_action(
     };
     let caller = auth::caller(headers, state.account.as_deref());
     tracing::debug!(action, region = %caller.region, account = %caller.account, "request");
-    (action, sfn::dispatch(&state.engine, &caller, action, obj).await)
+    (
+        action,
+        sfn::dispatch(&state.engine, &caller, action, obj).await,
+    )
 }
 
 /// Runs `baton serve` until SIGINT or SIGTERM: opens the store, starts the
 /// engine, serves, then shuts both down.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&opts.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", opts.data_dir.display()))?;
+    std::fs::create_dir_all(&opts.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            opts.data_dir.display()
+        )
+    })?;
     let db = opts.data_dir.join("baton.db");
     let store = baton_storage::sqlite::SqliteStore::open(&db)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", db.display()))?;
@@ -187,7 +207,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         opts.time_scale.is_finite() && opts.time_scale >= 0.0,
         "--time-scale must be a number >= 0"
     );
-    let config = baton_engine::Config { time_scale: opts.time_scale, mock_config, ..Default::default() };
+    let config = baton_engine::Config {
+        time_scale: opts.time_scale,
+        mock_config,
+        ..Default::default()
+    };
     let engine = Engine::start(Arc::new(store), config)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start the engine: {e}"))?;

@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Seconds buckets for request and commit latencies.
-pub const LATENCY_BUCKETS: &[f64] =
-    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
 
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
@@ -40,7 +42,11 @@ impl Gauge {
         self.0.store(v.to_bits(), Ordering::Relaxed);
     }
     pub fn add(&self, d: f64) {
-        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some((f64::from_bits(b) + d).to_bits()));
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some((f64::from_bits(b) + d).to_bits())
+            });
     }
     pub fn get(&self) -> f64 {
         f64::from_bits(self.0.load(Ordering::Relaxed))
@@ -63,11 +69,20 @@ impl Histogram {
         b.sort_by(f64::total_cmp);
         b.dedup();
         let counts = (0..=b.len()).map(|_| AtomicU64::new(0)).collect();
-        Self { bounds: b, counts, sum: Gauge::default(), count: AtomicU64::new(0) }
+        Self {
+            bounds: b,
+            counts,
+            sum: Gauge::default(),
+            count: AtomicU64::new(0),
+        }
     }
 
     pub fn observe(&self, v: f64) {
-        let i = self.bounds.iter().position(|b| v <= *b).unwrap_or(self.bounds.len());
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| v <= *b)
+            .unwrap_or(self.bounds.len());
         if let Some(c) = self.counts.get(i) {
             c.fetch_add(1, Ordering::Relaxed);
         }
@@ -120,16 +135,26 @@ impl std::fmt::Debug for Registry {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn label_text(labels: &[(&str, &str)]) -> String {
-    labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect::<Vec<_>>().join(",")
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn fmt_f64(v: f64) -> String {
     if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else if v.is_nan() {
         "NaN".into()
     } else {
@@ -142,12 +167,22 @@ impl Registry {
         Self::default()
     }
 
-    fn series(&self, name: &str, help: &str, labels: &[(&str, &str)], make: impl FnOnce() -> Series) -> Series {
+    fn series(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        make: impl FnOnce() -> Series,
+    ) -> Series {
         let mut fams = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        let fam = fams
-            .entry(name.to_string())
-            .or_insert_with(|| Family { help: help.to_string(), series: BTreeMap::new() });
-        fam.series.entry(label_text(labels)).or_insert_with(make).clone()
+        let fam = fams.entry(name.to_string()).or_insert_with(|| Family {
+            help: help.to_string(),
+            series: BTreeMap::new(),
+        });
+        fam.series
+            .entry(label_text(labels))
+            .or_insert_with(make)
+            .clone()
     }
 
     /// The counter `name{labels}` (created on first use). A name already
@@ -168,8 +203,16 @@ impl Registry {
     }
 
     /// The histogram `name{labels}` with `buckets` (upper bounds).
-    pub fn histogram(&self, name: &str, help: &str, buckets: &[f64], labels: &[(&str, &str)]) -> Arc<Histogram> {
-        match self.series(name, help, labels, || Series::Histogram(Arc::new(Histogram::new(buckets)))) {
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: &[f64],
+        labels: &[(&str, &str)],
+    ) -> Arc<Histogram> {
+        match self.series(name, help, labels, || {
+            Series::Histogram(Arc::new(Histogram::new(buckets)))
+        }) {
             Series::Histogram(h) => h,
             _ => Arc::new(Histogram::new(buckets)),
         }
@@ -178,7 +221,10 @@ impl Registry {
     /// Adds a collector: called at every scrape, it appends complete
     /// Prometheus text (HELP, TYPE and samples) for values read then.
     pub fn add_collector(&self, f: impl Fn(&mut String) + Send + Sync + 'static) {
-        self.collectors.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(f));
+        self.collectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(f));
     }
 
     /// Everything, in the Prometheus text format (version 0.0.4).
@@ -187,7 +233,9 @@ impl Registry {
         {
             let fams = self.families.lock().unwrap_or_else(|p| p.into_inner());
             for (name, fam) in fams.iter() {
-                let Some(first) = fam.series.values().next() else { continue };
+                let Some(first) = fam.series.values().next() else {
+                    continue;
+                };
                 let _ = writeln!(out, "# HELP {name} {}", fam.help.replace('\n', " "));
                 let _ = writeln!(out, "# TYPE {name} {}", first.kind());
                 for (labels, s) in &fam.series {
@@ -210,10 +258,16 @@ impl Registry {
                             let mut cum = 0u64;
                             for (i, c) in h.counts.iter().enumerate() {
                                 cum += c.load(Ordering::Relaxed);
-                                let le = h.bounds.get(i).map_or("+Inf".to_string(), |b| fmt_f64(*b));
-                                let _ = writeln!(out, "{name}_bucket{} {cum}", braces(&format!("le=\"{le}\"")));
+                                let le =
+                                    h.bounds.get(i).map_or("+Inf".to_string(), |b| fmt_f64(*b));
+                                let _ = writeln!(
+                                    out,
+                                    "{name}_bucket{} {cum}",
+                                    braces(&format!("le=\"{le}\""))
+                                );
                             }
-                            let _ = writeln!(out, "{name}_sum{} {}", braces(""), fmt_f64(h.sum.get()));
+                            let _ =
+                                writeln!(out, "{name}_sum{} {}", braces(""), fmt_f64(h.sum.get()));
                             let _ = writeln!(out, "{name}_count{} {}", braces(""), h.count());
                         }
                     }
@@ -235,8 +289,14 @@ mod tests {
     #[test]
     fn renders_prometheus_text() {
         let r = Registry::new();
-        r.counter("baton_requests_total", "Requests.", &[("action", "StartExecution")]).add(3);
-        r.gauge("baton_waiting_tokens", "Tokens waiting.", &[]).set(2.0);
+        r.counter(
+            "baton_requests_total",
+            "Requests.",
+            &[("action", "StartExecution")],
+        )
+        .add(3);
+        r.gauge("baton_waiting_tokens", "Tokens waiting.", &[])
+            .set(2.0);
         let h = r.histogram("baton_latency_seconds", "Latency.", &[0.1, 1.0], &[]);
         h.observe(0.05);
         h.observe(0.5);
@@ -251,7 +311,12 @@ mod tests {
         assert!(text.contains("baton_latency_seconds_count 3\n"));
         assert!(text.ends_with("x 1\n"));
         // The same series is returned again.
-        r.counter("baton_requests_total", "Requests.", &[("action", "StartExecution")]).inc();
+        r.counter(
+            "baton_requests_total",
+            "Requests.",
+            &[("action", "StartExecution")],
+        )
+        .inc();
         assert!(r.render().contains("{action=\"StartExecution\"} 4"));
     }
 }

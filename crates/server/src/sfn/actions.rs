@@ -27,7 +27,10 @@ pub(crate) const ACTIONS: &[(&str, Support)] = &[
     ("DeleteActivity", Served),
     ("DeleteStateMachine", Served),
     ("DeleteStateMachineAlias", NotYet("state machine aliases")),
-    ("DeleteStateMachineVersion", NotYet("state machine versions")),
+    (
+        "DeleteStateMachineVersion",
+        NotYet("state machine versions"),
+    ),
     ("DescribeActivity", Served),
     ("DescribeExecution", Served),
     ("DescribeMapRun", NotYet("Distributed Map runs")),
@@ -43,7 +46,10 @@ pub(crate) const ACTIONS: &[(&str, Support)] = &[
     ("ListStateMachineVersions", NotYet("state machine versions")),
     ("ListStateMachines", Served),
     ("ListTagsForResource", Served),
-    ("PublishStateMachineVersion", NotYet("state machine versions")),
+    (
+        "PublishStateMachineVersion",
+        NotYet("state machine versions"),
+    ),
     ("RedriveExecution", Served),
     ("SendTaskFailure", Served),
     ("SendTaskHeartbeat", Served),
@@ -60,7 +66,14 @@ pub(crate) const ACTIONS: &[(&str, Support)] = &[
     ("ValidateStateMachineDefinition", Served),
 ];
 
-const EXECUTION_STATUSES: &[&str] = &["SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING"];
+const EXECUTION_STATUSES: &[&str] = &[
+    "SUCCEEDED",
+    "TIMED_OUT",
+    "PENDING_REDRIVE",
+    "ABORTED",
+    "FAILED",
+    "RUNNING",
+];
 
 fn machine_type(s: Option<&str>) -> MachineType {
     match s {
@@ -125,7 +138,7 @@ pub(crate) async fn dispatch(
         }
         "UpdateStateMachine" => {
             let arn = i.req_str("stateMachineArn", input::ARN)?;
-            let definition = i.str("definition", input::DEFINITION)?;
+            let definition = i.str("definition", input::DEFINITION.optional())?;
             let role_arn = i.str("roleArn", Str::opt(1, 256))?;
             let logging = i.object("loggingConfiguration")?;
             let tracing = i.object("tracingConfiguration")?;
@@ -172,10 +185,20 @@ pub(crate) async fn dispatch(
             Ok(out)
         }
         "ValidateStateMachineDefinition" => {
-            let definition = i.req_str("definition", input::DEFINITION)?;
+            // AWS answers an empty definition with a diagnostic, not a
+            // validation error.
+            let definition = i.req_str(
+                "definition",
+                Str {
+                    min: 0,
+                    ..input::DEFINITION
+                },
+            )?;
             let type_ = i.enum_str("type", &["STANDARD", "EXPRESS"])?;
             let severity = i.enum_str("severity", &["ERROR", "WARNING"])?;
-            let max = i.int("maxResults", 0, 100)?.and_then(|n| usize::try_from(n).ok());
+            let max = i
+                .int("maxResults", 0, 100)?
+                .and_then(|n| usize::try_from(n).ok());
             i.finish()?;
             let report = engine.validate_state_machine_definition(
                 &definition,
@@ -187,14 +210,17 @@ pub(crate) async fn dispatch(
                 .diagnostics
                 .iter()
                 .map(|d| {
-                    let mut v = json!({"severity": d.severity, "code": d.code, "message": d.message});
+                    let mut v =
+                        json!({"severity": d.severity, "code": d.code, "message": d.message});
                     if let Some(l) = &d.location {
                         v["location"] = json!(l);
                     }
                     v
                 })
                 .collect();
-            Ok(json!({"result": report.result, "diagnostics": diagnostics, "truncated": report.truncated}))
+            Ok(
+                json!({"result": report.result, "diagnostics": diagnostics, "truncated": report.truncated}),
+            )
         }
 
         // ----- activities ----------------------------------------------------
@@ -203,7 +229,9 @@ pub(crate) async fn dispatch(
             let tags = i.tags("tags", false)?;
             let encryption = i.object("encryptionConfiguration")?;
             i.finish()?;
-            let a = engine.create_activity(caller, &name, tags, encryption).await?;
+            let a = engine
+                .create_activity(caller, &name, tags, encryption)
+                .await?;
             Ok(json!({"activityArn": a.arn, "creationDate": shapes::ts(a.creation_ms)}))
         }
         "DescribeActivity" => {
@@ -223,7 +251,11 @@ pub(crate) async fn dispatch(
             let token = i.str("nextToken", input::PAGE_TOKEN)?;
             i.finish()?;
             let page = engine.list_activities(caller, max, token).await?;
-            let items: Vec<Value> = page.items.iter().map(|a| shapes::activity(a, false)).collect();
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .map(|a| shapes::activity(a, false))
+                .collect();
             let mut out = json!({"activities": items});
             if let Some(t) = page.next_token {
                 out["nextToken"] = json!(t);
@@ -268,19 +300,25 @@ pub(crate) async fn dispatch(
             let name = i.str("name", Str::opt(1, 80))?;
             let data = i.str("input", input::DATA)?;
             let trace = i.str("traceHeader", input::TRACE_HEADER)?;
-            if let Some(t) = &trace {
-                if !t.is_ascii() {
-                    i.fail(format!(
-                        "Value '{t}' at 'traceHeader' failed to satisfy constraint: Member must satisfy regular expression pattern: \\p{{ASCII}}*"
-                    ));
-                }
+            if let Some(t) = &trace
+                && !t.is_ascii()
+            {
+                i.fail(format!(
+                    "Value '{t}' at 'traceHeader' failed to satisfy constraint: Member must satisfy regular expression pattern: \\p{{ASCII}}*"
+                ));
             }
             i.finish()?;
             if action == "StartExecution" {
-                let started = engine.start_execution(caller, &arn, name, data, trace).await?;
-                Ok(json!({"executionArn": started.execution_arn, "startDate": shapes::ts(started.start_ms)}))
+                let started = engine
+                    .start_execution(caller, &arn, name, data, trace)
+                    .await?;
+                Ok(
+                    json!({"executionArn": started.execution_arn, "startDate": shapes::ts(started.start_ms)}),
+                )
             } else {
-                let e = engine.start_sync_execution(caller, &arn, name, data, trace).await?;
+                let e = engine
+                    .start_sync_execution(caller, &arn, name, data, trace)
+                    .await?;
                 Ok(shapes::sync_execution(&e))
             }
         }
@@ -307,12 +345,20 @@ pub(crate) async fn dispatch(
             let token = i.str("nextToken", input::LIST_EXECUTIONS_TOKEN)?;
             i.finish()?;
             if map_run.is_some() {
-                return Err(ApiError::unsupported("ListExecutions", "Distributed Map runs (mapRunArn)"));
+                return Err(ApiError::unsupported(
+                    "ListExecutions",
+                    "Distributed Map runs (mapRunArn)",
+                ));
             }
             let Some(arn) = arn else {
-                return Err(ApiError::service("ValidationException", "Must provide a StateMachine ARN or MapRun ARN"));
+                return Err(ApiError::service(
+                    "ValidationException",
+                    "Must provide a StateMachine ARN or MapRun ARN",
+                ));
             };
-            let page = engine.list_executions(&arn, status, redrive, max, token).await?;
+            let page = engine
+                .list_executions(&arn, status, redrive, max, token)
+                .await?;
             let mut out = json!({"executions": page.items.iter().map(shapes::execution_item).collect::<Vec<_>>()});
             if let Some(t) = page.next_token {
                 out["nextToken"] = json!(t);
@@ -326,7 +372,9 @@ pub(crate) async fn dispatch(
             let token = i.str("nextToken", input::PAGE_TOKEN)?;
             let include = i.bool("includeExecutionData")?.unwrap_or(true);
             i.finish()?;
-            let page = engine.get_execution_history(&arn, max, reverse, token, include).await?;
+            let page = engine
+                .get_execution_history(&arn, max, reverse, token, include)
+                .await?;
             let mut out = json!({"events": page.items});
             if let Some(t) = page.next_token {
                 out["nextToken"] = json!(t);
@@ -371,7 +419,10 @@ pub(crate) async fn dispatch(
             engine.send_task_heartbeat(&token).await?;
             Ok(json!({}))
         }
-        other => Err(ApiError::unknown_operation(&format!("{}{other}", super::TARGET_PREFIX))),
+        other => Err(ApiError::unknown_operation(&format!(
+            "{}{other}",
+            super::TARGET_PREFIX
+        ))),
     }
 }
 

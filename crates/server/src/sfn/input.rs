@@ -21,13 +21,32 @@ pub(crate) struct Str {
 
 impl Str {
     pub const fn req(min: usize, max: usize) -> Str {
-        Str { required: true, min, max, sensitive: false }
+        Str {
+            required: true,
+            min,
+            max,
+            sensitive: false,
+        }
     }
     pub const fn opt(min: usize, max: usize) -> Str {
-        Str { required: false, min, max, sensitive: false }
+        Str {
+            required: false,
+            min,
+            max,
+            sensitive: false,
+        }
     }
     pub const fn secret(self) -> Str {
-        Str { sensitive: true, ..self }
+        Str {
+            sensitive: true,
+            ..self
+        }
+    }
+    pub const fn optional(self) -> Str {
+        Str {
+            required: false,
+            ..self
+        }
     }
 }
 
@@ -70,7 +89,10 @@ pub(crate) struct Input {
 
 impl Input {
     pub fn new(obj: Map<String, Value>) -> Self {
-        Self { obj, errors: Vec::new() }
+        Self {
+            obj,
+            errors: Vec::new(),
+        }
     }
 
     /// A field; JSON `null` counts as absent, as AWS reads it.
@@ -83,16 +105,25 @@ impl Input {
             Some(v) => format!("Value '{v}' at '{key}'"),
             None => format!("Value at '{key}'"),
         };
-        self.errors.push(format!("{at} failed to satisfy constraint: Member {what}"));
+        self.errors
+            .push(format!("{at} failed to satisfy constraint: Member {what}"));
     }
 
     fn check_str(&mut self, key: &str, s: &str, spec: Str) {
         let len = java_len(s);
         let shown = (!spec.sensitive).then(|| s.to_string());
         if len < spec.min {
-            self.constraint(key, shown, format!("must have length greater than or equal to {}", spec.min));
+            self.constraint(
+                key,
+                shown,
+                format!("must have length greater than or equal to {}", spec.min),
+            );
         } else if len > spec.max {
-            self.constraint(key, shown, format!("must have length less than or equal to {}", spec.max));
+            self.constraint(
+                key,
+                shown,
+                format!("must have length less than or equal to {}", spec.max),
+            );
         }
     }
 
@@ -117,20 +148,28 @@ impl Input {
     /// A required string field (empty when missing: the collected
     /// validation error is reported by [`Input::finish`]).
     pub fn req_str(&mut self, key: &str, spec: Str) -> Result<String, ApiError> {
-        Ok(self.str(key, Str { required: true, ..spec })?.unwrap_or_default())
+        Ok(self
+            .str(
+                key,
+                Str {
+                    required: true,
+                    ..spec
+                },
+            )?
+            .unwrap_or_default())
     }
 
     /// A string field restricted to `allowed`.
     pub fn enum_str(&mut self, key: &str, allowed: &[&str]) -> Result<Option<String>, ApiError> {
         let v = self.str(key, Str::opt(0, usize::MAX))?;
-        if let Some(s) = &v {
-            if !allowed.contains(&s.as_str()) {
-                self.constraint(
-                    key,
-                    Some(s.clone()),
-                    format!("must satisfy enum value set: [{}]", allowed.join(", ")),
-                );
-            }
+        if let Some(s) = &v
+            && !allowed.contains(&s.as_str())
+        {
+            self.constraint(
+                key,
+                Some(s.clone()),
+                format!("must satisfy enum value set: [{}]", allowed.join(", ")),
+            );
         }
         Ok(v)
     }
@@ -155,9 +194,17 @@ impl Input {
             Some(_) => return Err(type_error(key, "an integer")),
         };
         if n < min {
-            self.constraint(key, Some(n.to_string()), format!("must have value greater than or equal to {min}"));
+            self.constraint(
+                key,
+                Some(n.to_string()),
+                format!("must have value greater than or equal to {min}"),
+            );
         } else if n > max {
-            self.constraint(key, Some(n.to_string()), format!("must have value less than or equal to {max}"));
+            self.constraint(
+                key,
+                Some(n.to_string()),
+                format!("must have value less than or equal to {max}"),
+            );
         }
         Ok(Some(n))
     }
@@ -193,7 +240,10 @@ impl Input {
             let Value::Object(m) = item else {
                 return Err(type_error(&format!("{key}.{}.member", i + 1), "an object"));
             };
-            let mut tag = baton_storage::Tag { key: String::new(), value: String::new() };
+            let mut tag = baton_storage::Tag {
+                key: String::new(),
+                value: String::new(),
+            };
             let path = format!("{key}.{}.member", i + 1);
             match m.get("key") {
                 Some(Value::String(s)) => {
@@ -248,12 +298,18 @@ impl Input {
 
     /// Every constraint error collected, as one ValidationException.
     pub fn finish(&self) -> Result<(), ApiError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::validation(&self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(&self.errors))
+        }
     }
 }
 
 fn type_error(key: &str, expected: &str) -> ApiError {
-    ApiError::serialization(format!("Unexpected value type for '{key}': expected {expected}"))
+    ApiError::serialization(format!(
+        "Unexpected value type for '{key}': expected {expected}"
+    ))
 }
 
 #[cfg(test)]
@@ -288,12 +344,16 @@ mod tests {
     #[test]
     fn enums_and_types() {
         let mut i = input(json!({"statusFilter": "succeeded", "reverseOrder": "yes"}));
-        i.enum_str("statusFilter", &["SUCCEEDED", "FAILED"]).unwrap();
+        i.enum_str("statusFilter", &["SUCCEEDED", "FAILED"])
+            .unwrap();
         assert_eq!(
             i.finish().unwrap_err().message,
             "1 validation error detected: Value 'succeeded' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, FAILED]"
         );
-        assert_eq!(i.bool("reverseOrder").unwrap_err().code(), "SerializationException");
+        assert_eq!(
+            i.bool("reverseOrder").unwrap_err().code(),
+            "SerializationException"
+        );
     }
 
     #[test]

@@ -39,7 +39,11 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, ns: &str, name: &str, message: impl Into<String>) -> Self {
-        Self { status, type_: format!("{ns}#{name}"), message: message.into() }
+        Self {
+            status,
+            type_: format!("{ns}#{name}"),
+            message: message.into(),
+        }
     }
 
     /// A Step Functions error (`com.amazonaws.swf.service.v2.model#<name>`), 400.
@@ -62,7 +66,12 @@ impl ApiError {
 
     /// `SerializationException`: the body is not the JSON the action takes.
     pub fn serialization(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, CORAL_NS, "SerializationException", message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            CORAL_NS,
+            "SerializationException",
+            message,
+        )
     }
 
     /// `UnknownOperationException`: no such action.
@@ -77,7 +86,10 @@ impl ApiError {
 
     /// An action Baton does not provide yet.
     pub fn unsupported(action: &str, what: &str) -> Self {
-        Self::service("UnsupportedOperation", format!("{action}: Baton does not support {what} yet"))
+        Self::service(
+            "UnsupportedOperation",
+            format!("{action}: Baton does not support {what} yet"),
+        )
     }
 
     /// The request body is larger than the 1 MB AWS accepts.
@@ -132,10 +144,20 @@ impl From<EngineError> for ApiError {
             ErrorKind::Unsupported => "UnsupportedOperation",
             ErrorKind::Internal => {
                 tracing::error!(error = %e.message, "internal error");
-                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, CORAL_NS, "InternalFailure", e.message);
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    CORAL_NS,
+                    "InternalFailure",
+                    e.message,
+                );
             }
             ErrorKind::Unavailable => {
-                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, CORAL_NS, "ServiceUnavailable", e.message);
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    CORAL_NS,
+                    "ServiceUnavailable",
+                    e.message,
+                );
             }
         };
         ApiError::service(name, e.message)
@@ -165,7 +187,10 @@ impl IntoResponse for ApiError {
 
 /// The action named by `X-Amz-Target`, or UnknownOperationException.
 pub fn action_of(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match target.strip_prefix(TARGET_PREFIX) {
         Some(action) if ACTIONS.iter().any(|(a, _)| *a == action) => Ok(action),
         _ => Err(ApiError::unknown_operation(target)),
@@ -179,7 +204,11 @@ pub fn parse_body(body: &Bytes) -> Result<serde_json::Map<String, Value>, ApiErr
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::serialization("Start of structure or map expected: the request body must be a JSON object")),
-        Err(e) => Err(ApiError::serialization(format!("Malformed JSON request body: {e}"))),
+        Ok(_) => Err(ApiError::serialization(
+            "Start of structure or map expected: the request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::serialization(format!(
+            "Malformed JSON request body: {e}"
+        ))),
     }
 }

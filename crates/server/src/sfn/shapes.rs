@@ -27,7 +27,10 @@ pub(crate) fn describe_state_machine(sm: &StateMachineRecord) -> Value {
     m.insert("creationDate".into(), ts(sm.creation_ms));
     m.insert("loggingConfiguration".into(), cfg.logging_configuration);
     m.insert("tracingConfiguration".into(), cfg.tracing_configuration);
-    m.insert("encryptionConfiguration".into(), cfg.encryption_configuration);
+    m.insert(
+        "encryptionConfiguration".into(),
+        cfg.encryption_configuration,
+    );
     if !sm.content.revision_id.is_empty() {
         m.insert("revisionId".into(), json!(sm.content.revision_id));
     }
@@ -49,7 +52,10 @@ pub(crate) fn describe_state_machine_for_execution(sm: &StateMachineRecord) -> V
     m.insert("updateDate".into(), ts(sm.content.update_ms));
     m.insert("loggingConfiguration".into(), cfg.logging_configuration);
     m.insert("tracingConfiguration".into(), cfg.tracing_configuration);
-    m.insert("encryptionConfiguration".into(), cfg.encryption_configuration);
+    m.insert(
+        "encryptionConfiguration".into(),
+        cfg.encryption_configuration,
+    );
     if !sm.content.revision_id.is_empty() {
         m.insert("revisionId".into(), json!(sm.content.revision_id));
     }
@@ -81,7 +87,11 @@ pub(crate) fn activity(a: &ActivityRecord, full: bool) -> Value {
 }
 
 pub(crate) fn tags(tags: &[Tag]) -> Value {
-    Value::Array(tags.iter().map(|t| json!({"key": t.key, "value": t.value})).collect())
+    Value::Array(
+        tags.iter()
+            .map(|t| json!({"key": t.key, "value": t.value}))
+            .collect(),
+    )
 }
 
 /// DescribeExecution's redrive fields.
@@ -92,7 +102,10 @@ fn redrive_status(e: &ExecutionRecord, m: &mut Map<String, Value>) {
         }
         other => {
             m.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
-            m.insert("redriveStatusReason".into(), json!(format!("Execution is {other} and cannot be redriven")));
+            m.insert(
+                "redriveStatusReason".into(),
+                json!(format!("Execution is {other} and cannot be redriven")),
+            );
         }
     }
 }
@@ -110,11 +123,11 @@ pub(crate) fn describe_execution(e: &ExecutionRecord) -> Value {
     }
     m.insert("input".into(), json!(e.input));
     m.insert("inputDetails".into(), json!({"included": true}));
-    if e.status == "SUCCEEDED" {
-        if let Some(o) = &e.output {
-            m.insert("output".into(), json!(o));
-            m.insert("outputDetails".into(), json!({"included": true}));
-        }
+    if e.status == "SUCCEEDED"
+        && let Some(o) = &e.output
+    {
+        m.insert("output".into(), json!(o));
+        m.insert("outputDetails".into(), json!({"included": true}));
     }
     if let Some(x) = &e.error {
         m.insert("error".into(), json!(x));

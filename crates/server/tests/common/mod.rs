@@ -43,12 +43,18 @@ fn temp_dir() -> PathBuf {
 /// Starts a server with `account` fixed (or not).
 pub async fn start_with(account: Option<&str>) -> Server {
     let dir = temp_dir();
-    let store = baton_storage::sqlite::SqliteStore::open(&dir.join("baton.db")).expect("open store");
+    let store =
+        baton_storage::sqlite::SqliteStore::open(&dir.join("baton.db")).expect("open store");
     let engine = baton_engine::Engine::start(Arc::new(store), baton_engine::Config::default())
         .await
         .expect("engine");
-    let app = baton_server::router(baton_server::AppState::new(engine.clone(), account.map(str::to_string)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = baton_server::router(baton_server::AppState::new(
+        engine.clone(),
+        account.map(str::to_string),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -74,7 +80,10 @@ impl Answer {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// `(code after '#', message)` of an error answer.
@@ -87,7 +96,13 @@ impl Answer {
 }
 
 /// Sends one raw request and reads the whole answer.
-pub async fn raw(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+pub async fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -107,13 +122,24 @@ pub async fn raw(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &
         .and_then(|s| s.parse().ok())
         .expect("status line");
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
-    Answer { status, headers, body }
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -141,7 +167,13 @@ pub async fn call(addr: SocketAddr, action: &str, body: Value) -> Answer {
     call_as(addr, action, body, "test", "us-east-1").await
 }
 
-pub async fn call_as(addr: SocketAddr, action: &str, body: Value, key: &str, region: &str) -> Answer {
+pub async fn call_as(
+    addr: SocketAddr,
+    action: &str,
+    body: Value,
+    key: &str,
+    region: &str,
+) -> Answer {
     let target = format!("AWSStepFunctions.{action}");
     let auth = authorization(key, region);
     raw(
@@ -170,7 +202,11 @@ pub async fn ok(addr: SocketAddr, action: &str, body: Value) -> Value {
 /// message.
 pub async fn fails(addr: SocketAddr, action: &str, body: Value, code: &str) -> String {
     let a = call(addr, action, body).await;
-    assert_eq!(a.status, 400, "{action}: expected 400 {code}, got {} {}", a.status, a.body);
+    assert_eq!(
+        a.status, 400,
+        "{action}: expected 400 {code}, got {} {}",
+        a.status, a.body
+    );
     assert_eq!(a.header("content-type"), Some("application/x-amz-json-1.0"));
     let (c, m) = a.error();
     assert_eq!(c, code, "{action}: {}", a.body);

@@ -67,6 +67,9 @@ pub struct SqliteOptions {
     pub wal_autocheckpoint: u32,
     /// Page cache of the writer connection, in KiB.
     pub writer_cache_kib: u32,
+    /// Database page size in bytes (a power of two, 512..=65536); applies
+    /// only when the file is created.
+    pub page_size: u32,
 }
 
 impl Default for SqliteOptions {
@@ -77,6 +80,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             wal_autocheckpoint: 4000,
             writer_cache_kib: 64 * 1024,
+            page_size: 4096,
         }
     }
 }
@@ -126,6 +130,11 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         writer.busy_timeout(options.busy_timeout)?;
+        if !options.page_size.is_power_of_two() || !(512..=65536).contains(&options.page_size) {
+            return Err(Error::new(ErrorKind::Unavailable, format!("bad page size {}", options.page_size)));
+        }
+        // Takes effect only on a new (empty) file, before WAL mode is set.
+        writer.execute_batch(&format!("PRAGMA page_size = {}", options.page_size))?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::new(
