@@ -5,10 +5,12 @@
 #
 # Usage (from anywhere):
 #
-#   bench/interp-vs-peer.sh [--runs N] [--seconds S]
+#   bench/interp-vs-peer.sh [--runs N] [--seconds S] [--workload NAME]...
 #
-#   --runs N      peer runs after its warm-up run (default 5; it reports the median over runs)
-#   --seconds S   Baton's measured wall time per workload (default 5; median over 5 windows)
+#   --runs N          peer runs after its warm-up run (default 5; it reports the median over runs)
+#   --seconds S       Baton's measured wall time per workload (default 5; median over 5 windows)
+#   --workload NAME   measure only this Baton workload (pass-chain, choice-loop, map; repeatable);
+#                     the peer always runs its three scenarios
 #
 # The peer is installed into bench/peer/node_modules (git-ignored) from the pinned
 # bench/peer/package.json when missing (needs node and npm). The peer's benchmark script is
@@ -20,11 +22,13 @@ set -euo pipefail
 
 RUNS=5
 SECONDS_PER_WORKLOAD=5
+WORKLOADS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --seconds) SECONDS_PER_WORKLOAD="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --workload) WORKLOADS+=(--workload "$2"); shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +58,7 @@ ASL_DIR="$PEER_DIR" node "$PEER_SCRIPT" --runs "$RUNS" >"$OUT/peer.json"
 
 echo "running baton bench interp ($SECONDS_PER_WORKLOAD s per workload) ..." >&2
 BATON_STATUS=0
-"$BATON" bench interp --json --seconds "$SECONDS_PER_WORKLOAD" >"$OUT/baton.jsonl" 2>"$OUT/baton.err" || BATON_STATUS=$?
+"$BATON" bench interp --json --seconds "$SECONDS_PER_WORKLOAD" ${WORKLOADS[@]+"${WORKLOADS[@]}"} >"$OUT/baton.jsonl" 2>"$OUT/baton.err" || BATON_STATUS=$?
 
 node - "$OUT/peer.json" "$OUT/baton.jsonl" "$OUT/baton.err" "$BATON_STATUS" <<'EOF'
 const fs = require('fs');

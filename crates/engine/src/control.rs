@@ -720,6 +720,9 @@ impl Engine {
             self.with_store(move |s| Ok(s.set_state_machine_status(&a, "DELETING")?))
                 .await?;
         }
+        if let Ok(mut d) = self.inner.runtime.shared.deleting.lock() {
+            d.insert(sm.arn.clone());
+        }
         // Checked after marking: an execution ending in between then sees
         // DELETING and finishes the delete itself.
         self.finish_delete_if_idle(&sm.arn).await?;

@@ -69,7 +69,6 @@ pub struct Engine {
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) config: Config,
     pub(crate) runtime: runtime::Runtime,
 }
 
@@ -78,11 +77,7 @@ impl Engine {
     /// executions, pending timers and outbox commands from `store`.
     pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Engine> {
         let runtime = runtime::Runtime::start(store.clone(), &config).await?;
-        let inner = Arc::new(Inner {
-            store,
-            config,
-            runtime,
-        });
+        let inner = Arc::new(Inner { store, runtime });
         if let Ok(mut weak) = inner.runtime.shared.engine.lock() {
             *weak = Arc::downgrade(&inner);
         }

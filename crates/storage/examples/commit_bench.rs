@@ -48,7 +48,9 @@ fn main() {
             }
         }
     }
-    println!("sync    batch  transitions  commits  transitions/s median (min-max) of {rounds}   p50 us  p99 us  max us");
+    println!(
+        "sync    batch  transitions  commits  transitions/s median (min-max) of {rounds}   p50 us  p99 us  max us"
+    );
     for mode in modes {
         for &batch in &batches {
             let transitions = fixed_transitions.unwrap_or(match batch {
@@ -58,7 +60,10 @@ fn main() {
             });
             let mut reports = Vec::new();
             for round in 0..rounds {
-                let path = dir.join(format!("baton-commit-bench-{}-{round}.db", std::process::id()));
+                let path = dir.join(format!(
+                    "baton-commit-bench-{}-{round}.db",
+                    std::process::id()
+                ));
                 remove(&path);
                 let options = SqliteOptions {
                     synchronous: mode,

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baton_storage::sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore, Synchronous};
 use baton_storage::{
-    ErrorKind, EventRecord, ExecutionRecord, ExecutionWrite, MachineType, RevisionContent, StateMachineRecord,
-    Store, Tag, TimerRecord, TransitionWrite,
+    ErrorKind, EventRecord, ExecutionRecord, ExecutionWrite, MachineType, RevisionContent,
+    StateMachineRecord, Store, Tag, TimerRecord, TransitionWrite,
 };
 
 /// A database path in the temp directory, removed (with its WAL and shm
@@ -24,7 +24,10 @@ impl TempDb {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("baton-storage-{tag}-{}-{nanos}-{n}.db", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "baton-storage-{tag}-{}-{nanos}-{n}.db",
+            std::process::id()
+        ));
         let db = TempDb(path);
         db.remove();
         db
@@ -101,16 +104,24 @@ fn conformance_sqlite() {
     let db = TempDb::new("conformance");
     let store = open(&db);
     baton_storage::testing::conformance(&store);
-    assert_eq!(store.integrity_check().expect("integrity_check"), Vec::<String>::new());
+    assert_eq!(
+        store.integrity_check().expect("integrity_check"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn conformance_sqlite_synchronous_normal() {
     // The suite does not depend on the durability setting.
     let db = TempDb::new("conformance-normal");
-    let store =
-        SqliteStore::open_with(db.path(), SqliteOptions { synchronous: Synchronous::Normal, ..SqliteOptions::default() })
-            .expect("open");
+    let store = SqliteStore::open_with(
+        db.path(),
+        SqliteOptions {
+            synchronous: Synchronous::Normal,
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("open");
     baton_storage::testing::conformance(&store);
 }
 
@@ -136,34 +147,75 @@ fn reopen_keeps_everything() {
         let store = open(&db);
         let secret = store.secret().expect("secret");
         let first_id = store.allocate_ids(10).expect("ids");
-        store.create_state_machine(&sm, &[Tag { key: "k".to_string(), value: "v".to_string() }]).expect("create");
+        store
+            .create_state_machine(
+                &sm,
+                &[Tag {
+                    key: "k".to_string(),
+                    value: "v".to_string(),
+                }],
+            )
+            .expect("create");
         let mut t = tw(ExecutionWrite::Insert(exec(first_id, "a")), vec![ev(1)]);
-        t.timers_added = vec![TimerRecord { execution_id: first_id, timer_id: 1, due_ms: 77 }];
+        t.timers_added = vec![TimerRecord {
+            execution_id: first_id,
+            timer_id: 1,
+            due_ms: 77,
+        }];
         store.commit(&[t]).expect("commit");
         let mut r = exec(first_id, "a");
         r.version = 2;
         r.state = vec![9; 1000];
-        store.commit(&[tw(ExecutionWrite::Update(r.clone()), vec![ev(2)])]).expect("update");
+        store
+            .commit(&[tw(ExecutionWrite::Update(r.clone()), vec![ev(2)])])
+            .expect("update");
         store.checkpoint().expect("checkpoint");
         (secret, first_id, r)
     };
     let store = open(&db);
-    assert_eq!(store.secret().expect("secret after reopen"), secret, "the secret survives a reopen");
+    assert_eq!(
+        store.secret().expect("secret after reopen"),
+        secret,
+        "the secret survives a reopen"
+    );
     let next = store.allocate_ids(1).expect("ids after reopen");
-    assert!(next >= first_id + 10, "ids continue after a reopen: {next} < {}", first_id + 10);
-    assert_eq!(store.get_state_machine(&sm.arn).expect("get"), Some(sm.clone()));
+    assert!(
+        next >= first_id + 10,
+        "ids continue after a reopen: {next} < {}",
+        first_id + 10
+    );
+    assert_eq!(
+        store.get_state_machine(&sm.arn).expect("get"),
+        Some(sm.clone())
+    );
     assert_eq!(store.tags(&sm.arn).expect("tags").len(), 1);
-    assert_eq!(store.get_execution_by_id(first_id).expect("get"), Some(record));
-    assert_eq!(store.history(first_id, 0, 10, false).expect("history"), vec![ev(1), ev(2)]);
+    assert_eq!(
+        store.get_execution_by_id(first_id).expect("get"),
+        Some(record)
+    );
+    assert_eq!(
+        store.history(first_id, 0, 10, false).expect("history"),
+        vec![ev(1), ev(2)]
+    );
     assert_eq!(
         store.due_timers(100, 10).expect("timers"),
-        vec![TimerRecord { execution_id: first_id, timer_id: 1, due_ms: 77 }]
+        vec![TimerRecord {
+            execution_id: first_id,
+            timer_id: 1,
+            due_ms: 77
+        }]
     );
     assert_eq!(store.running_executions(0, 10).expect("running").len(), 1);
     // Reopening an up-to-date database applies no migration twice.
     drop(store);
     let store = open(&db);
-    assert_eq!(store.get_execution_by_id(first_id).expect("get").map(|e| e.version), Some(2));
+    assert_eq!(
+        store
+            .get_execution_by_id(first_id)
+            .expect("get")
+            .map(|e| e.version),
+        Some(2)
+    );
 }
 
 #[test]
@@ -173,7 +225,14 @@ fn drop_without_closing_keeps_committed_batches() {
     {
         let store = open(&db);
         ids = store.allocate_ids(200).expect("ids");
-        let batch: Vec<_> = (0..200).map(|i| tw(ExecutionWrite::Insert(exec(ids + i, &format!("e{i}"))), vec![ev(1)])).collect();
+        let batch: Vec<_> = (0..200)
+            .map(|i| {
+                tw(
+                    ExecutionWrite::Insert(exec(ids + i, &format!("e{i}"))),
+                    vec![ev(1)],
+                )
+            })
+            .collect();
         store.commit(&batch).expect("insert");
         for step in 2..=20u64 {
             let batch: Vec<_> = (0..200)
@@ -188,7 +247,9 @@ fn drop_without_closing_keeps_committed_batches() {
         // A batch that fails is not applied, even though the store is dropped right after.
         let mut r = exec(ids, "e0");
         r.version = 99;
-        let err = store.commit(&[tw(ExecutionWrite::Update(r), vec![ev(21)])]).expect_err("stale");
+        let err = store
+            .commit(&[tw(ExecutionWrite::Update(r), vec![ev(21)])])
+            .expect_err("stale");
         assert_eq!(err.kind, ErrorKind::Conflict);
         // A reader is still out; the store is dropped with the WAL not
         // checkpointed (no close, no checkpoint).
@@ -200,14 +261,29 @@ fn drop_without_closing_keeps_committed_batches() {
         p.push("-wal");
         PathBuf::from(p)
     };
-    assert!(wal.exists(), "the WAL is still there (nothing was checkpointed on close)");
+    assert!(
+        wal.exists(),
+        "the WAL is still there (nothing was checkpointed on close)"
+    );
     let store = open(&db);
     for i in 0..200 {
-        let e = store.get_execution_by_id(ids + i).expect("get").expect("exists");
+        let e = store
+            .get_execution_by_id(ids + i)
+            .expect("get")
+            .expect("exists");
         assert_eq!(e.version, 20, "execution {i} lost committed updates");
-        assert_eq!(store.history(ids + i, 0, 100, false).expect("history").len(), 20);
+        assert_eq!(
+            store
+                .history(ids + i, 0, 100, false)
+                .expect("history")
+                .len(),
+            20
+        );
     }
-    assert_eq!(store.integrity_check().expect("integrity"), Vec::<String>::new());
+    assert_eq!(
+        store.integrity_check().expect("integrity"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -215,12 +291,17 @@ fn schema_is_versioned() {
     let db = TempDb::new("schema");
     drop(open(&db));
     let conn = rusqlite::Connection::open(db.path()).expect("raw open");
-    let v: i64 = conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).expect("version");
+    let v: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .expect("version");
     assert_eq!(v as usize, SCHEMA_VERSION);
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
     assert_eq!(mode, "wal");
     // A database from a newer Baton is refused, not modified.
-    conn.execute("UPDATE schema_version SET version = version + 1", []).expect("bump");
+    conn.execute("UPDATE schema_version SET version = version + 1", [])
+        .expect("bump");
     drop(conn);
     let err = SqliteStore::open(db.path()).expect_err("newer schema");
     assert_eq!(err.kind, ErrorKind::Corrupt, "{err}");
@@ -231,7 +312,8 @@ fn foreign_database_is_refused() {
     let db = TempDb::new("foreign");
     {
         let conn = rusqlite::Connection::open(db.path()).expect("raw open");
-        conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)").expect("create");
+        conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+            .expect("create");
     }
     let err = SqliteStore::open(db.path()).expect_err("foreign database");
     assert_eq!(err.kind, ErrorKind::Corrupt, "{err}");
@@ -247,16 +329,24 @@ fn readers_do_not_block_the_writer() {
     let db = TempDb::new("readers");
     let store = open(&db);
     let id = store.allocate_ids(1).expect("ids");
-    store.commit(&[tw(ExecutionWrite::Insert(exec(id, "r")), vec![ev(1)])]).expect("insert");
+    store
+        .commit(&[tw(ExecutionWrite::Insert(exec(id, "r")), vec![ev(1)])])
+        .expect("insert");
     std::thread::scope(|s| {
         let store = &store;
         let reader = s.spawn(move || {
             let mut reads = 0;
             for _ in 0..2000 {
-                let e = store.get_execution_by_id(id).expect("read").expect("exists");
+                let e = store
+                    .get_execution_by_id(id)
+                    .expect("read")
+                    .expect("exists");
                 assert!(e.version >= 1);
                 let h = store.history(id, 0, 1000, false).expect("history");
-                assert!(h.len() as u64 >= e.version, "history read after the row has at least its events");
+                assert!(
+                    h.len() as u64 >= e.version,
+                    "history read after the row has at least its events"
+                );
                 reads += 1;
             }
             reads
@@ -264,24 +354,45 @@ fn readers_do_not_block_the_writer() {
         for v in 2..=200u64 {
             let mut r = exec(id, "r");
             r.version = v;
-            store.commit(&[tw(ExecutionWrite::Update(r), vec![ev(v)])]).expect("update");
+            store
+                .commit(&[tw(ExecutionWrite::Update(r), vec![ev(v)])])
+                .expect("update");
         }
         assert_eq!(reader.join().expect("reader"), 2000);
     });
-    assert_eq!(store.get_execution_by_id(id).expect("get").map(|e| e.version), Some(200));
+    assert_eq!(
+        store
+            .get_execution_by_id(id)
+            .expect("get")
+            .map(|e| e.version),
+        Some(200)
+    );
 }
 
 #[test]
 fn bench_hook_runs() {
     let db = TempDb::new("bench");
-    let store = SqliteStore::open_with(db.path(), SqliteOptions { synchronous: Synchronous::Off, ..SqliteOptions::default() })
-        .expect("open");
+    let store = SqliteStore::open_with(
+        db.path(),
+        SqliteOptions {
+            synchronous: Synchronous::Off,
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("open");
     let r = baton_storage::testing::bench_commit_report(&store, 2000, 100);
     assert_eq!(r.commits, 20);
     assert!(r.transitions_per_s > 0.0);
     // Every transition landed: 1000 executions, 2 transitions each.
-    let e = store.get_execution_by_id(store.allocate_ids(1).expect("ids") - 1).expect("get").expect("exists");
+    let e = store
+        .get_execution_by_id(store.allocate_ids(1).expect("ids") - 1)
+        .expect("get")
+        .expect("exists");
     assert_eq!(e.version, 3);
-    assert_eq!(store.due_timers(i64::MAX, 10_000).expect("timers").len(), 1000, "one live timer per execution");
+    assert_eq!(
+        store.due_timers(i64::MAX, 10_000).expect("timers").len(),
+        1000,
+        "one live timer per execution"
+    );
     assert!(baton_storage::testing::bench_commit(&store, 10, 3) > 0.0);
 }

@@ -88,6 +88,9 @@ pub(crate) struct Shared {
     /// Execution ARNs being started (a name is reserved until its insert is
     /// committed).
     pub(crate) starting: Mutex<std::collections::HashSet<String>>,
+    /// State machines marked DELETING: deleted when their last execution
+    /// ends.
+    pub(crate) deleting: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Counters the server exposes on `/metrics`.
@@ -147,6 +150,7 @@ impl Runtime {
             integrations: std::sync::RwLock::new(Vec::new()),
             mocks: Mutex::new(HashMap::new()),
             starting: Mutex::new(std::collections::HashSet::new()),
+            deleting: Mutex::new(std::collections::HashSet::new()),
         });
         let mut threads = Vec::new();
         for (i, rx) in shard_rx.into_iter().enumerate() {
@@ -206,6 +210,21 @@ impl Runtime {
                         }
                     }
                 }
+            }
+            let mut deleting = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = sh.store.list_state_machines(after.as_deref(), 1000)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.arn.clone());
+                deleting.extend(
+                    page.into_iter()
+                        .filter(|m| m.status == "DELETING")
+                        .map(|m| m.arn),
+                );
+            }
+            if let Ok(mut d) = sh.deleting.lock() {
+                d.extend(deleting);
             }
             Ok((timers, outbox, paused))
         })
@@ -333,7 +352,32 @@ impl Shared {
         }
     }
 
+    /// An execution ended: wake its watchers, drop its mock, and finish the
+    /// delete of its state machine if that waited for it.
     pub(crate) fn notify_end(&self, record: &baton_storage::ExecutionRecord) {
+        if let Ok(mut m) = self.mocks.lock() {
+            m.remove(&record.id);
+        }
+        let deleting = self
+            .deleting
+            .lock()
+            .is_ok_and(|d| d.contains(&record.state_machine_arn));
+        if deleting {
+            if let Some(engine) = self.engine() {
+                let arn = record.state_machine_arn.clone();
+                self.tokio.spawn(async move {
+                    if let Ok(true) = engine.finish_delete_if_idle(&arn).await {
+                        if let Ok(mut d) = engine.inner.runtime.shared.deleting.lock() {
+                            d.remove(&arn);
+                        }
+                    }
+                });
+            }
+        }
+        self.wake_watchers(record);
+    }
+
+    fn wake_watchers(&self, record: &baton_storage::ExecutionRecord) {
         let txs = self
             .watchers
             .lock()

@@ -131,7 +131,10 @@ impl SqliteStore {
         )?;
         writer.busy_timeout(options.busy_timeout)?;
         if !options.page_size.is_power_of_two() || !(512..=65536).contains(&options.page_size) {
-            return Err(Error::new(ErrorKind::Unavailable, format!("bad page size {}", options.page_size)));
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("bad page size {}", options.page_size),
+            ));
         }
         // Takes effect only on a new (empty) file, before WAL mode is set.
         writer.execute_batch(&format!("PRAGMA page_size = {}", options.page_size))?;
