@@ -77,10 +77,13 @@ pub struct AppState {
 impl AppState {
     /// The state for `engine`; `account` fixes the account of every request.
     pub fn new(engine: Engine, account: Option<String>) -> Self {
+        let metrics = Arc::new(Registry::new());
+        let e = engine.clone();
+        metrics.add_collector(move |out| engine_metrics(&e, out));
         Self {
             engine,
             account,
-            metrics: Arc::new(Registry::new()),
+            metrics,
         }
     }
 
@@ -92,6 +95,86 @@ impl AppState {
     pub fn metrics(&self) -> &Arc<Registry> {
         &self.metrics
     }
+}
+
+/// The engine's counters in Prometheus text format.
+fn engine_metrics(engine: &Engine, out: &mut String) {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = engine.metrics();
+    let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
+    };
+    counter(
+        out,
+        "baton_transitions_total",
+        "States entered, counted once durable (rate() gives transitions/s).",
+        m.transitions.load(Relaxed),
+    );
+    counter(
+        out,
+        "baton_commits_total",
+        "Group commits written to the store.",
+        m.commits.load(Relaxed),
+    );
+    counter(
+        out,
+        "baton_executions_started_total",
+        "Executions started by this process.",
+        m.executions_started.load(Relaxed),
+    );
+    counter(
+        out,
+        "baton_executions_finished_total",
+        "Executions that ended in this process.",
+        m.executions_finished.load(Relaxed),
+    );
+    counter(
+        out,
+        "baton_timers_fired_total",
+        "Durable timers fired.",
+        m.timers_fired.load(Relaxed),
+    );
+    let started = m.executions_started.load(Relaxed);
+    let finished = m.executions_finished.load(Relaxed);
+    let _ = writeln!(
+        out,
+        "# HELP baton_activity_tasks_waiting Activity tasks waiting for a worker.\n# TYPE baton_activity_tasks_waiting gauge\nbaton_activity_tasks_waiting {}",
+        engine.activity_tasks_waiting()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP baton_executions_in_flight Executions started minus ended since this process started.\n# TYPE baton_executions_in_flight gauge\nbaton_executions_in_flight {}",
+        started.saturating_sub(finished)
+    );
+    let histogram =
+        |out: &mut String, name: &str, help: &str, h: &baton_engine::runtime::Histogram| {
+            let (buckets, count, sum) = h.snapshot();
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for (bound, c) in buckets {
+                if bound == u64::MAX {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {c}");
+                } else {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {c}", bound as f64 / 1e6);
+                }
+            }
+            let _ = writeln!(out, "{name}_sum {}\n{name}_count {count}", sum as f64 / 1e6);
+        };
+    histogram(
+        out,
+        "baton_commit_seconds",
+        "Time one group commit takes.",
+        &m.commit_latency,
+    );
+    histogram(
+        out,
+        "baton_timer_lateness_seconds",
+        "How late durable timers fire.",
+        &m.timer_lateness,
+    );
 }
 
 /// The router: `POST /` (the Step Functions API), `GET /metrics`,

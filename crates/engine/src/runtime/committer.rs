@@ -22,6 +22,8 @@ const QUEUE: usize = 65_536;
 
 /// What to do once a step is durable.
 pub(crate) struct AfterCommit {
+    /// States the step entered (counted as transitions once durable).
+    pub(crate) states_entered: u64,
     pub(crate) execution_id: u64,
     pub(crate) execution_arn: String,
     pub(crate) version: u64,
@@ -134,6 +136,10 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Commit>) {
 
 fn after_commit(shared: &Shared, after: AfterCommit) {
     let id = after.execution_id;
+    shared
+        .metrics
+        .transitions
+        .fetch_add(after.states_entered, Ordering::Relaxed);
     let now = wall_clock_ms();
     for cmd in after.commands {
         match cmd {

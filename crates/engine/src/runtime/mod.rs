@@ -96,6 +96,7 @@ pub(crate) struct Shared {
 /// Counters the server exposes on `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// States entered, counted once durable.
     pub transitions: std::sync::atomic::AtomicU64,
     pub commits: std::sync::atomic::AtomicU64,
     pub commit_micros_total: std::sync::atomic::AtomicU64,
@@ -103,6 +104,65 @@ pub struct Metrics {
     pub executions_finished: std::sync::atomic::AtomicU64,
     pub timer_lateness_micros_total: std::sync::atomic::AtomicU64,
     pub timers_fired: std::sync::atomic::AtomicU64,
+    /// Commit latency, microseconds.
+    pub commit_latency: Histogram,
+    /// How late timers fire, microseconds.
+    pub timer_lateness: Histogram,
+}
+
+/// A fixed-bucket histogram of microsecond values.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [std::sync::atomic::AtomicU64; HISTOGRAM_BOUNDS.len()],
+    count: std::sync::atomic::AtomicU64,
+    sum: std::sync::atomic::AtomicU64,
+}
+
+/// Upper bounds of [`Histogram`]'s buckets, in microseconds (the last bucket
+/// is +Inf).
+pub const HISTOGRAM_BOUNDS: [u64; 14] = [
+    50,
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    1_000_000,
+    u64::MAX,
+];
+
+impl Histogram {
+    pub fn observe(&self, micros: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let i = HISTOGRAM_BOUNDS
+            .iter()
+            .position(|b| micros <= *b)
+            .unwrap_or(HISTOGRAM_BOUNDS.len() - 1);
+        self.buckets[i].fetch_add(1, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+        self.sum.fetch_add(micros, Relaxed);
+    }
+
+    /// Cumulative counts per bound, the count and the sum (microseconds).
+    pub fn snapshot(&self) -> (Vec<(u64, u64)>, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut acc = 0;
+        let cumulative = HISTOGRAM_BOUNDS
+            .iter()
+            .zip(&self.buckets)
+            .map(|(b, c)| {
+                acc += c.load(Relaxed);
+                (*b, acc)
+            })
+            .collect();
+        (cumulative, self.count.load(Relaxed), self.sum.load(Relaxed))
+    }
 }
 
 /// The execution runtime.

@@ -95,11 +95,13 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Rx) {
                 if s.cancelled.remove(&(exec, timer)) {
                     continue;
                 }
+                let late = ((now - fire_at).max(0) as u64) * 1000;
                 shared.metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
                 shared
                     .metrics
                     .timer_lateness_micros_total
-                    .fetch_add(((now - fire_at).max(0) as u64) * 1000, Ordering::Relaxed);
+                    .fetch_add(late, Ordering::Relaxed);
+                shared.metrics.timer_lateness.observe(late);
                 shared.send(
                     exec,
                     Work::Input {

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 
 use baton_asl::{Definition, Env};
@@ -321,10 +320,6 @@ impl Shard {
         t: Transition,
         reply: Option<tokio::sync::oneshot::Sender<Result<()>>>,
     ) {
-        self.shared
-            .metrics
-            .transitions
-            .fetch_add(t.states_entered, Ordering::Relaxed);
         let ended = t.completion.as_ref().map(|_| match &write.execution {
             ExecutionWrite::Insert(r) | ExecutionWrite::Update(r) => {
                 let mut r = r.clone();
@@ -336,6 +331,7 @@ impl Shard {
             ExecutionWrite::Insert(r) | ExecutionWrite::Update(r) => r.version,
         };
         let after = AfterCommit {
+            states_entered: t.states_entered,
             execution_id: id,
             version,
             reply,
