@@ -20,8 +20,12 @@ impl Vars for FixedVars {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(src) = std::str::from_utf8(data) else { return };
-    let Ok(call) = baton_asl::intrinsics::parse(src) else { return };
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(call) = baton_asl::intrinsics::parse(src) else {
+        return;
+    };
     let _ = call.source();
     let input = json!({
         "s": "a,b,c",
@@ -47,6 +51,11 @@ fuzz_target!(|data: &[u8]| {
     vars.insert("text".into(), json!("hello {}"));
     let vars = FixedVars(vars);
     let mut env = FixedEnv::new(1_700_000_000_000, 7);
-    let mut scope = Scope { input: &input, context: &context, vars: &vars, env: &mut env };
+    let mut scope = Scope {
+        input: &input,
+        context: &context,
+        vars: &vars,
+        env: &mut env,
+    };
     let _ = call.eval(&mut scope);
 });

@@ -319,3 +319,63 @@ async fn stop_and_nested_sync_execution() {
     assert_eq!(types.last().map(String::as_str), Some("ExecutionAborted"));
     e.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redrive_enters_the_failed_state_again() {
+    let db = TempDb::new("redrive");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    let act = activity(&*store, "flaky");
+    let sm = create_machine(
+        &*store,
+        "redrivable",
+        json!({"StartAt": "Prep", "States": {
+            "Prep": {"Type": "Pass", "Result": {"ready": true}, "Next": "Do"},
+            "Do": {"Type": "Task", "Resource": act, "End": true}
+        }}),
+        MachineType::Standard,
+    );
+    let e = engine(store.clone()).await;
+    let s = e
+        .start_execution(&caller(), &sm, None, None, None)
+        .await
+        .unwrap();
+    let (token, input) = e.get_activity_task(&act, None).await.unwrap().unwrap();
+    assert_eq!(input, "{\"ready\":true}");
+    e.send_task_failure(&token, Some("Boom".into()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        e.wait_for_end(&s.execution_arn).await.unwrap().status,
+        "FAILED"
+    );
+
+    e.redrive_execution(&s.execution_arn, None).await.unwrap();
+    let (token, input) = e.get_activity_task(&act, None).await.unwrap().unwrap();
+    assert_eq!(
+        input, "{\"ready\":true}",
+        "the failed state gets its input again"
+    );
+    e.send_task_success(&token, "{\"ok\":1}".into())
+        .await
+        .unwrap();
+    let rec = e.wait_for_end(&s.execution_arn).await.unwrap();
+    assert_eq!(rec.status, "SUCCEEDED");
+    assert_eq!(rec.redrive_count, 1);
+    let types = history_types(&e, &s.execution_arn).await;
+    let redriven = types
+        .iter()
+        .position(|t| t == "ExecutionRedriven")
+        .expect("ExecutionRedriven");
+    assert_eq!(types[redriven + 1], "TaskStateEntered");
+    assert_eq!(
+        types.iter().filter(|t| *t == "PassStateEntered").count(),
+        1,
+        "states before the failure do not run again"
+    );
+    let again = e
+        .redrive_execution(&s.execution_arn, None)
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::ExecutionNotRedrivable);
+    e.shutdown().await;
+}

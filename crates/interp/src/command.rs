@@ -47,6 +47,10 @@ pub enum Input {
     },
     /// Go on after a step that ended with [`Command::Continue`].
     Continue,
+    /// RedriveExecution: a FAILED, ABORTED or TIMED_OUT execution enters
+    /// again the state where it stopped (ExecutionRedriven). Ignored when
+    /// the execution cannot be redriven.
+    Redrive,
 }
 
 /// A task the host must run.

@@ -68,6 +68,10 @@ struct Frame {
     /// The last event in this frame's causal chain (`previousEventId`).
     chain: u64,
     cur: Cur,
+    /// Where the frame failed or was aborted (state index, raw input): a
+    /// redrive enters that state again.
+    #[serde(default)]
+    failed_at: Option<(usize, Value)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -234,7 +238,9 @@ impl Execution {
             tokens,
             out: Transition::default(),
         };
-        if step.exec.completion.is_none() {
+        if input == Input::Redrive {
+            step.redrive();
+        } else if step.exec.completion.is_none() {
             step.apply(input);
         }
         step.out
@@ -366,6 +372,7 @@ impl Step<'_> {
             Input::TimerFired { timer } => self.timer_fired(timer),
             Input::Stop { error, cause } => self.stop(error, cause),
             Input::TaskHeartbeat { task } => self.heartbeat(task),
+            Input::Redrive => {}
             Input::TaskStarted { .. }
             | Input::TaskSubmitted { .. }
             | Input::TaskSucceeded { .. }
@@ -404,8 +411,38 @@ impl Step<'_> {
                 state: self.def.graph.start,
                 input,
             },
+            failed_at: None,
         });
         self.settle(root);
+    }
+
+    /// Enters again the state where the execution failed, was aborted or
+    /// timed out.
+    fn redrive(&mut self) {
+        match &self.exec.completion {
+            Some(c) if c.status != Status::Succeeded => {}
+            _ => return,
+        }
+        let Some((state, input)) = self.frame(0).and_then(|f| f.failed_at.clone()) else {
+            return;
+        };
+        for f in self.exec.frames.iter_mut().skip(1) {
+            *f = None;
+        }
+        self.exec.completion = None;
+        self.exec.paused.clear();
+        self.exec.tasks.clear();
+        self.exec.timers.clear();
+        self.exec.ctx.redrive_count += 1;
+        let prev = self.exec.next_event_id - 1;
+        let details = obj([("redriveCount", Value::from(self.exec.ctx.redrive_count))]);
+        let id = self.emit(prev, EventType::ExecutionRedriven, Some(details));
+        if let Some(root) = self.frame_mut(0) {
+            root.failed_at = None;
+            root.chain = id;
+            root.cur = Cur::Enter { state, input };
+        }
+        self.settle(0);
     }
 
     fn timer_fired(&mut self, timer: TimerId) {
@@ -733,6 +770,7 @@ impl Step<'_> {
             }
         }
         if let Some(f) = self.frame_mut(fid) {
+            f.failed_at = Some((active.state, active.input.clone()));
             f.cur = Cur::Failed(StatesError::bare("States.Aborted"));
         }
     }
@@ -854,6 +892,9 @@ impl Step<'_> {
         };
         let error = self.fail_text(fid, state, active, fail.error.as_ref(), "ErrorPath")?;
         let cause = self.fail_text(fid, state, active, fail.cause.as_ref(), "CausePath")?;
+        if let Some(f) = self.frame_mut(fid) {
+            f.failed_at = Some((active.state, active.input.clone()));
+        }
         self.set_cur(
             fid,
             Cur::Failed(StatesError {
@@ -1549,6 +1590,7 @@ impl Step<'_> {
                     state: start,
                     input: input.clone(),
                 },
+                failed_at: None,
             });
             frames.push(Some(child));
         }
@@ -1755,6 +1797,7 @@ impl Step<'_> {
                     state: start,
                     input,
                 },
+                failed_at: None,
             });
             if let Some(Frame {
                 cur: Cur::Active(a),
@@ -1973,6 +2016,9 @@ impl Step<'_> {
         if matches!(state.kind, StateKind::Task(_)) && self.in_parallel_branch(fid) {
             let chain = self.frame(fid).map_or(0, |f| f.chain);
             self.emit(chain, EventType::TaskStateAborted, None);
+        }
+        if let Some(f) = self.frame_mut(fid) {
+            f.failed_at = Some((active.state, active.input.clone()));
         }
         self.set_cur(fid, Cur::Failed(failure.error));
     }

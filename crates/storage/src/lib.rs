@@ -192,12 +192,21 @@ pub enum ExecutionWrite {
     /// exists.
     Insert(ExecutionRecord),
     /// An update of an existing execution, valid only if its stored version is
-    /// `record.version - 1` (else `Conflict`).
+    /// `record.version - 1` (else `Conflict`; a missing execution is a
+    /// `Conflict` too). It rewrites every field except the immutable ones:
+    /// `id`, `arn`, `state_machine_arn`, `name`, `start_ms` and `input` keep
+    /// their inserted values.
     Update(ExecutionRecord),
 }
 
 /// Everything one step of one execution writes. [`Store::commit`] applies a
-/// batch of these in one transaction.
+/// batch of these in one transaction, in order (one batch may insert an
+/// execution and then update it).
+///
+/// Events, timers and outbox rows are keyed by (execution, id): adding one
+/// that exists is a `Conflict` (and fails the batch); removing one that does
+/// not exist is not an error. Removals are applied before additions, so one
+/// write may remove a timer id and add it again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransitionWrite {
     pub execution: ExecutionWrite,
@@ -227,7 +236,8 @@ pub struct ExecutionQuery {
 /// The store. Every method is one transaction; implementations must be safe
 /// to call from many threads.
 pub trait Store: Send + Sync + 'static {
-    /// Reserves `n` consecutive execution ids; returns the first.
+    /// Reserves `n` consecutive execution ids; returns the first. Ids start
+    /// at 1 and are never handed out twice (not even after a restart).
     fn allocate_ids(&self, n: u64) -> Result<u64>;
     /// A 32-byte secret created on first use and kept for ever (task token
     /// MACs).
@@ -245,9 +255,10 @@ pub trait Store: Send + Sync + 'static {
         revision: u64,
         content: &RevisionContent,
     ) -> Result<()>;
-    /// Sets the status (`DELETING`).
+    /// Sets the status (`DELETING`); a missing ARN is not an error.
     fn set_state_machine_status(&self, arn: &str, status: &str) -> Result<()>;
-    /// Removes the state machine, its revisions and tags.
+    /// Removes the state machine, its revisions and tags (not its
+    /// executions). `false` if it did not exist.
     fn delete_state_machine(&self, arn: &str) -> Result<bool>;
     fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>>;
     /// One revision's content.
@@ -262,23 +273,28 @@ pub trait Store: Send + Sync + 'static {
     // ----- activities ------------------------------------------------------
     fn create_activity(&self, activity: &ActivityRecord, tags: &[Tag]) -> Result<()>;
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
+    /// Removes the activity and its tags; `false` if it did not exist.
     fn delete_activity(&self, arn: &str) -> Result<bool>;
     /// Activities ordered by ARN, after `after_arn`.
     fn list_activities(&self, after_arn: Option<&str>, limit: usize)
     -> Result<Vec<ActivityRecord>>;
 
     // ----- tags ------------------------------------------------------------
-    /// Adds or replaces tags by key.
+    /// Adds or replaces tags by key. The store does not check that the
+    /// resource exists.
     fn tag(&self, arn: &str, tags: &[Tag]) -> Result<()>;
     fn untag(&self, arn: &str, keys: &[String]) -> Result<()>;
     /// Tags ordered by key.
     fn tags(&self, arn: &str) -> Result<Vec<Tag>>;
 
     // ----- executions --------------------------------------------------------
-    /// Applies every write in one transaction, or none.
+    /// Applies every write in one transaction, or none. When it returns
+    /// `Ok`, the batch is durable.
     fn commit(&self, batch: &[TransitionWrite]) -> Result<()>;
     fn get_execution(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
     fn get_execution_by_id(&self, id: u64) -> Result<Option<ExecutionRecord>>;
+    /// The records come without `state` and `input` (both empty): lists
+    /// never load the blobs.
     fn list_executions(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>>;
     /// History events with `after_id < id` (ascending) or, with `reverse`,
     /// `id < after_id` (descending; `after_id` 0 means from the end).
@@ -290,7 +306,7 @@ pub trait Store: Send + Sync + 'static {
         reverse: bool,
     ) -> Result<Vec<EventRecord>>;
     /// RUNNING executions with `id > after_id`, ascending (recovery after a
-    /// restart).
+    /// restart), as full records (with `state` and `input`).
     fn running_executions(&self, after_id: u64, limit: usize) -> Result<Vec<ExecutionRecord>>;
     /// Timers due at or before `before_ms`, ascending by due time.
     fn due_timers(&self, before_ms: i64, limit: usize) -> Result<Vec<TimerRecord>>;

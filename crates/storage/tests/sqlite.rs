@@ -396,3 +396,143 @@ fn bench_hook_runs() {
     );
     assert!(baton_storage::testing::bench_commit(&store, 10, 3) > 0.0);
 }
+
+/// The child side of `killed_writer_keeps_acknowledged_batches`: commits
+/// batches for ever, printing `ack N` after batch N committed.
+fn crash_child(path: &Path) {
+    use std::io::Write;
+    let store = open_path(path);
+    let first = store.allocate_ids(100).expect("ids");
+    let batch: Vec<_> = (0..100)
+        .map(|i| {
+            tw(
+                ExecutionWrite::Insert(exec(first + i, &format!("k{first}-{i}"))),
+                vec![ev(1)],
+            )
+        })
+        .collect();
+    store.commit(&batch).expect("insert");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "first {first}");
+    let _ = out.flush();
+    for step in 2u64.. {
+        let batch: Vec<_> = (0..100)
+            .map(|i| {
+                let mut r = exec(first + i, &format!("k{first}-{i}"));
+                r.version = step;
+                r.state = vec![7; 600];
+                let mut t = tw(ExecutionWrite::Update(r), vec![ev(step)]);
+                t.timers_added = vec![TimerRecord {
+                    execution_id: first + i,
+                    timer_id: step,
+                    due_ms: 1,
+                }];
+                t.timers_removed = vec![step - 1];
+                t
+            })
+            .collect();
+        store.commit(&batch).expect("commit");
+        let _ = writeln!(out, "ack {step}");
+        let _ = out.flush();
+    }
+}
+
+fn open_path(path: &Path) -> SqliteStore {
+    SqliteStore::open(path).expect("open store")
+}
+
+#[test]
+fn killed_writer_keeps_acknowledged_batches() {
+    use std::io::BufRead;
+    if let Ok(path) = std::env::var("BATON_STORAGE_CRASH_CHILD") {
+        crash_child(Path::new(&path));
+        return;
+    }
+    let db = TempDb::new("kill9");
+    let exe = std::env::current_exe().expect("current exe");
+    for round in 0..3 {
+        let mut child = std::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "killed_writer_keeps_acknowledged_batches",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("BATON_STORAGE_CRASH_CHILD", db.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn child");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut first = None;
+        let mut acked = 0u64;
+        let mut seen = Vec::new();
+        // Kill at a different point each round, mid-stream.
+        let kill_after = 20 + round * 37;
+        while let Some(Ok(line)) = lines.next() {
+            if seen.len() < 5 {
+                seen.push(line.clone());
+            }
+            // libtest prints its own prefix on the same line.
+            if let Some(f) = line.split("first ").nth(1) {
+                first = f.trim().parse::<u64>().ok();
+            } else if let Some(n) = line.strip_prefix("ack ") {
+                acked = n.trim().parse().unwrap_or(acked);
+                if acked >= kill_after {
+                    child.kill().expect("kill -9");
+                }
+            }
+        }
+        let _ = child.wait();
+        let Some(first) = first else {
+            panic!("round {round}: the child did not start; its output began with {seen:?}");
+        };
+        assert!(
+            acked >= kill_after,
+            "round {round}: the child stopped early at {acked}"
+        );
+        let store = open(&db);
+        assert_eq!(
+            store.integrity_check().expect("integrity"),
+            Vec::<String>::new()
+        );
+        let mut versions = Vec::new();
+        for i in 0..100 {
+            let e = store
+                .get_execution_by_id(first + i)
+                .expect("get")
+                .expect("acknowledged insert survives");
+            assert!(
+                e.version >= acked,
+                "round {round}: execution {i} at version {} < acknowledged {acked}",
+                e.version
+            );
+            let h = store
+                .history(first + i, 0, 100_000, false)
+                .expect("history");
+            assert_eq!(
+                h.len() as u64,
+                e.version,
+                "round {round}: history matches the row"
+            );
+            versions.push(e.version);
+        }
+        // Batches are atomic: every execution is at the same version.
+        assert!(
+            versions.windows(2).all(|w| w[0] == w[1]),
+            "round {round}: a batch was torn: {versions:?}"
+        );
+        let timers: Vec<_> = store
+            .due_timers(10, 100_000)
+            .expect("timers")
+            .into_iter()
+            .filter(|t| t.execution_id >= first)
+            .collect();
+        assert_eq!(
+            timers.len(),
+            100,
+            "round {round}: exactly one live timer per execution"
+        );
+    }
+}

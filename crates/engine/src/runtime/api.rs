@@ -606,26 +606,60 @@ impl Engine {
         Ok(rec.stop_ms.unwrap_or_else(wall_clock_ms))
     }
 
-    /// RedriveExecution; returns the redrive date (epoch ms).
+    /// RedriveExecution; returns the redrive date (epoch ms). The execution
+    /// enters again the state where it failed, was aborted or timed out (a
+    /// Parallel or Map state runs again whole).
     pub async fn redrive_execution(
         &self,
         execution_arn: &str,
         _client_token: Option<String>,
     ) -> Result<i64> {
+        let shared = self.shared().clone();
+        shared.check_writable()?;
         let rec = self.describe_execution(execution_arn).await?;
-        if rec.status == "RUNNING" || rec.status == "SUCCEEDED" {
+        if arn::Parsed::parse(execution_arn).is_some_and(|p| p.resource_type == "express") {
             return Err(err(
                 ErrorKind::ExecutionNotRedrivable,
-                format!(
-                    "Execution cannot be redriven as it is in {} status: '{execution_arn}'",
-                    rec.status
-                ),
+                format!("Express executions cannot be redriven: '{execution_arn}'"),
             ));
         }
-        Err(err(
-            ErrorKind::Unsupported,
-            "Baton does not support RedriveExecution yet",
-        ))
+        let not_redrivable = |why: String| {
+            err(
+                ErrorKind::ExecutionNotRedrivable,
+                format!("{why}: '{execution_arn}'"),
+            )
+        };
+        if !matches!(rec.status.as_str(), "FAILED" | "ABORTED" | "TIMED_OUT") {
+            return Err(not_redrivable(format!(
+                "Execution is {} and cannot be redriven",
+                rec.status
+            )));
+        }
+        if rec
+            .stop_ms
+            .is_some_and(|s| wall_clock_ms() - s > 14 * 86_400_000)
+        {
+            return Err(not_redrivable(
+                "Execution closed more than 14 days ago and cannot be redriven".into(),
+            ));
+        }
+        let (tx, rx) = oneshot::channel();
+        shared.send(
+            rec.id,
+            Work::Input {
+                execution_id: rec.id,
+                input: Input::Redrive,
+                reply: Some(tx),
+                expect_task: None,
+            },
+        );
+        rx.await
+            .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))??;
+        let after = self.describe_execution(execution_arn).await?;
+        match after.redrive_ms {
+            Some(ms) if after.redrive_count > rec.redrive_count => Ok(ms),
+            _ => Err(not_redrivable("Execution cannot be redriven".into())),
+        }
     }
 
     /// SendTaskSuccess.

@@ -152,7 +152,7 @@ impl Shard {
         let Some(mut live) = self.live.remove(&id) else {
             return;
         };
-        if live.exec.completion().is_some() {
+        if live.exec.completion().is_some() && input != Input::Redrive {
             self.live.insert(id, live);
             if let Some(r) = reply {
                 let _ = r.send(Err(task_gone()));
@@ -240,6 +240,19 @@ impl Shard {
     ) -> TransitionWrite {
         let rec = &mut live.record;
         rec.version += 1;
+        if *input == Input::Redrive
+            && t.events
+                .iter()
+                .any(|e| e.r#type == baton_interp::EventType::ExecutionRedriven)
+        {
+            rec.status = "RUNNING".into();
+            rec.redrive_count += 1;
+            rec.redrive_ms = Some(wall_clock_ms());
+            rec.stop_ms = None;
+            rec.output = None;
+            rec.error = None;
+            rec.cause = None;
+        }
         if let Some(c) = &t.completion {
             apply_completion(rec, c, wall_clock_ms());
         }

@@ -79,7 +79,7 @@ impl Default for SqliteOptions {
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
             wal_autocheckpoint: 4000,
-            writer_cache_kib: 64 * 1024,
+            writer_cache_kib: 16 * 1024,
             page_size: 4096,
         }
     }
@@ -1072,5 +1072,143 @@ impl Store for SqliteStore {
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store(tag: &str) -> (SqliteStore, PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "baton-storage-unit-{tag}-{}-{:?}.db",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+        ));
+        let store = SqliteStore::open(&path).expect("open");
+        (store, path)
+    }
+
+    fn cleanup(path: &Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.to_path_buf().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+
+    /// Every hot query is served by an index (no full scan, no temp b-tree
+    /// for ORDER BY).
+    #[test]
+    fn query_plans_use_indexes() {
+        let (store, path) = temp_store("plans");
+        let queries: &[(&str, &str)] = &[
+            ("get by arn", "SELECT * FROM executions e JOIN execution_inputs i ON i.id = e.id WHERE e.arn = 'x'"),
+            (
+                "list",
+                "SELECT e.id FROM executions e WHERE e.state_machine_arn = 'x' AND e.redrive_count > 0
+                 AND (e.start_ms, e.id) < (SELECT a.start_ms, a.id FROM executions a WHERE a.id = 5)
+                 ORDER BY e.start_ms DESC, e.id DESC LIMIT 10",
+            ),
+            (
+                "list by status",
+                "SELECT e.id FROM executions e WHERE e.state_machine_arn = 'x' AND e.status = 'RUNNING'
+                 ORDER BY e.start_ms DESC, e.id DESC LIMIT 10",
+            ),
+            (
+                "running",
+                "SELECT e.id, i.input FROM executions e JOIN execution_inputs i ON i.id = e.id
+                 WHERE e.status = 'RUNNING' AND e.id > 3 ORDER BY e.id LIMIT 10",
+            ),
+            ("history", "SELECT * FROM history_events WHERE execution_id = 1 AND id > 3 ORDER BY id LIMIT 5"),
+            ("history desc", "SELECT * FROM history_events WHERE execution_id = 1 AND id < 9 ORDER BY id DESC LIMIT 5"),
+            ("timers", "SELECT * FROM timers WHERE due_ms <= 5 ORDER BY due_ms, execution_id, timer_id LIMIT 5"),
+            ("timer delete", "DELETE FROM timers WHERE execution_id = 1 AND timer_id = 2"),
+            (
+                "outbox",
+                "SELECT * FROM outbox WHERE (execution_id, seq) > (1, 2) ORDER BY execution_id, seq LIMIT 5",
+            ),
+            ("outbox delete", "DELETE FROM outbox WHERE execution_id = 1 AND seq = 2"),
+            ("update", "UPDATE executions SET state = x'00', version = 2 WHERE id = 1 AND version = 1 AND status = 'RUNNING'"),
+        ];
+        let plans = store
+            .read(|c| {
+                let mut out = Vec::new();
+                for (name, sql) in queries {
+                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = st.query_map([], |r| r.get::<_, String>(3))?;
+                    let plan = rows.collect::<rusqlite::Result<Vec<_>>>()?.join(" | ");
+                    out.push((*name, plan));
+                }
+                Ok(out)
+            })
+            .expect("plans");
+        for (name, plan) in plans {
+            eprintln!("{name}: {plan}");
+            let bad = plan.split(" | ").any(|step| {
+                (step.starts_with("SCAN ") && !step.contains("USING"))
+                    || step.contains("TEMP B-TREE")
+            });
+            assert!(!bad, "{name}: {plan}");
+        }
+        drop(store);
+        cleanup(&path);
+    }
+
+    #[test]
+    fn io_error_stops_writes() {
+        let (store, path) = temp_store("failstop");
+        let io = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR_FSYNC),
+            Some("fsync failed".to_string()),
+        );
+        let e = store.note(Error::from(io));
+        assert_eq!(e.kind, ErrorKind::Unavailable);
+        let err = store
+            .allocate_ids(1)
+            .expect_err("writes are refused after an I/O error");
+        assert_eq!(err.kind, ErrorKind::Unavailable);
+        assert_eq!(
+            store.commit(&[]).map_err(|e| e.kind),
+            Ok(()),
+            "an empty batch touches nothing"
+        );
+        // Reads still work.
+        assert_eq!(store.get_execution_by_id(1).expect("read"), None);
+        drop(store);
+        // A reopened store works again.
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert!(store.allocate_ids(1).is_ok());
+        drop(store);
+        cleanup(&path);
+    }
+
+    #[test]
+    fn error_kinds() {
+        let f = |code| {
+            Error::from(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+            .kind
+        };
+        assert_eq!(f(rusqlite::ffi::SQLITE_BUSY), ErrorKind::Busy);
+        assert_eq!(f(rusqlite::ffi::SQLITE_LOCKED), ErrorKind::Busy);
+        assert_eq!(
+            f(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE),
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            f(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY),
+            ErrorKind::Conflict
+        );
+        assert_eq!(f(rusqlite::ffi::SQLITE_CORRUPT), ErrorKind::Corrupt);
+        assert_eq!(f(rusqlite::ffi::SQLITE_NOTADB), ErrorKind::Corrupt);
+        assert_eq!(f(rusqlite::ffi::SQLITE_FULL), ErrorKind::Unavailable);
+        assert_eq!(f(rusqlite::ffi::SQLITE_IOERR_WRITE), ErrorKind::Unavailable);
+        assert_eq!(f(rusqlite::ffi::SQLITE_CANTOPEN), ErrorKind::Unavailable);
     }
 }
