@@ -97,14 +97,15 @@ def test_create_errors_boto3(sfn):
             },
         }
     )
-    expect_error(
-        "StateMachineTypeNotSupported",
+    msg = expect_error(
+        "InvalidDefinition",
         sfn.create_state_machine,
         name=unique("expr"),
         definition=wft,
         roleArn=ROLE,
         type="EXPRESS",
     )
+    assert "Express state machine does not support '.waitForTaskToken' service integration" in msg, msg
 
 
 def test_validate_definition(sfn):
