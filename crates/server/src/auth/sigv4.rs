@@ -372,7 +372,7 @@ fn trim_all(value: &[u8], out: &mut Vec<u8>) {
             out.push(b' ');
             pending_space = false;
         }
-        out.extend_from_slice(&[b]);
+        out.push(b);
         started = true;
     }
 }
