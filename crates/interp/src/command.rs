@@ -78,7 +78,7 @@ pub struct TaskRequest {
 pub enum Command {
     /// Run a task; report back with `TaskSubmitted` / `TaskSucceeded` /
     /// `TaskFailed` inputs.
-    InvokeTask(TaskRequest),
+    InvokeTask(Box<TaskRequest>),
     /// The task is no longer wanted (its branch was aborted or the execution
     /// stopped); late answers are refused.
     CancelTask { task: TaskId },

@@ -351,10 +351,10 @@ impl Step<'_> {
     }
 
     fn cancel_timer(&mut self, timer: Option<TimerId>) {
-        if let Some(t) = timer {
-            if self.exec.timers.remove(&t).is_some() {
-                self.out.commands.push(Command::CancelTimer { timer: t });
-            }
+        if let Some(t) = timer
+            && self.exec.timers.remove(&t).is_some()
+        {
+            self.out.commands.push(Command::CancelTimer { timer: t });
         }
     }
 
@@ -764,10 +764,8 @@ impl Step<'_> {
                 }
             }
         }
-        if record {
-            if let Some(ty) = ty {
-                self.emit(prev, ty, None);
-            }
+        if record && let Some(ty) = ty {
+            self.emit(prev, ty, None);
         }
         if let Some(f) = self.frame_mut(fid) {
             f.failed_at = Some((active.state, active.input.clone()));
@@ -1188,10 +1186,10 @@ impl Step<'_> {
                     if let Some(h) = heartbeat {
                         d.insert("heartbeatInSeconds".into(), Value::from(h));
                     }
-                    if let Some(Value::Object(c)) = &credentials {
-                        if let Some(role) = c.get("RoleArn") {
-                            d.insert("taskCredentials".into(), json!({ "roleArn": role }));
-                        }
+                    if let Some(Value::Object(c)) = &credentials
+                        && let Some(role) = c.get("RoleArn")
+                    {
+                        d.insert("taskCredentials".into(), json!({ "roleArn": role }));
                     }
                     (EventType::TaskScheduled, d)
                 }
@@ -1244,17 +1242,19 @@ impl Step<'_> {
         };
         let needs_submit = resource::needs_submit(&task.resource);
         self.exec.tasks.insert(task_id, fid);
-        self.out.commands.push(Command::InvokeTask(TaskRequest {
-            task: task_id,
-            state_name: state.name.clone(),
-            resource: task.resource.clone(),
-            parameters,
-            token,
-            attempt: active.retry_count,
-            timeout_seconds: timeout,
-            heartbeat_seconds: heartbeat,
-            credentials,
-        }));
+        self.out
+            .commands
+            .push(Command::InvokeTask(Box::new(TaskRequest {
+                task: task_id,
+                state_name: state.name.clone(),
+                resource: task.resource.clone(),
+                parameters,
+                token,
+                attempt: active.retry_count,
+                timeout_seconds: timeout,
+                heartbeat_seconds: heartbeat,
+                credentials,
+            })));
         active.wait = Await::Task(TaskWait {
             task: task_id,
             kind,
@@ -1803,12 +1803,11 @@ impl Step<'_> {
                 cur: Cur::Active(a),
                 ..
             }) = self.frame_mut(fid)
+                && let Await::Children(ch) = &mut a.wait
             {
-                if let Await::Children(ch) = &mut a.wait {
-                    ch.frames[index] = Some(child);
-                    ch.next += 1;
-                    ch.running += 1;
-                }
+                ch.frames[index] = Some(child);
+                ch.next += 1;
+                ch.running += 1;
             }
             self.run_frame(child);
             let finished = self
@@ -2128,11 +2127,11 @@ impl Step<'_> {
             d
         });
         self.emit_in(fid, ty, details);
-        if let Some(vars) = assigned {
-            if let Some(f) = self.frame_mut(fid) {
-                for (k, v) in vars {
-                    f.vars.insert(k, v);
-                }
+        if let Some(vars) = assigned
+            && let Some(f) = self.frame_mut(fid)
+        {
+            for (k, v) in vars {
+                f.vars.insert(k, v);
             }
         }
     }

@@ -47,13 +47,13 @@ pub fn classify(resource: &str) -> TaskKind {
             "states" if parts[5].starts_with("activity:") => return TaskKind::Activity,
             "states" if parts[3].is_empty() && parts[4].is_empty() => {
                 let rest = parts[5];
-                if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
-                    if let Some((service, api)) = sdk.split_once(':') {
-                        return TaskKind::Service {
-                            resource_type: format!("aws-sdk:{service}"),
-                            resource: api.to_string(),
-                        };
-                    }
+                if let Some(sdk) = rest.strip_prefix("aws-sdk:")
+                    && let Some((service, api)) = sdk.split_once(':')
+                {
+                    return TaskKind::Service {
+                        resource_type: format!("aws-sdk:{service}"),
+                        resource: api.to_string(),
+                    };
                 }
                 if let Some((service, api)) = rest.split_once(':') {
                     return TaskKind::Service {

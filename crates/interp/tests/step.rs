@@ -23,7 +23,7 @@ fn task_of(commands: &[Command]) -> TaskRequest {
     commands
         .iter()
         .find_map(|c| match c {
-            Command::InvokeTask(r) => Some(r.clone()),
+            Command::InvokeTask(r) => Some((**r).clone()),
             _ => None,
         })
         .expect("an InvokeTask command")

@@ -818,15 +818,15 @@ pub fn event_json(e: &baton_storage::EventRecord, include_data: bool) -> Value {
     m.insert("previousEventId".into(), Value::from(e.previous_event_id));
     let ty: Option<baton_interp::EventType> =
         serde_json::from_value(Value::String(e.event_type.clone())).ok();
-    if let Some(key) = ty.and_then(|t| t.details_key()) {
-        if let Ok(Value::Object(mut d)) = serde_json::from_str::<Value>(&e.details) {
-            if !include_data {
-                for k in ["input", "output", "parameters", "assignedVariables"] {
-                    d.remove(k);
-                }
+    if let Some(key) = ty.and_then(|t| t.details_key())
+        && let Ok(Value::Object(mut d)) = serde_json::from_str::<Value>(&e.details)
+    {
+        if !include_data {
+            for k in ["input", "output", "parameters", "assignedVariables"] {
+                d.remove(k);
             }
-            m.insert(key.into(), Value::Object(d));
         }
+        m.insert(key.into(), Value::Object(d));
     }
     Value::Object(m)
 }

@@ -151,7 +151,7 @@ fn after_commit(shared: &Shared, after: AfterCommit) {
             Command::InvokeTask(request) => shared.dispatch.send(OutboxCommand {
                 execution_id: id,
                 execution_arn: after.execution_arn.clone(),
-                request,
+                request: *request,
             }),
             Command::CancelTask { task } => shared.activities.cancel(id, task),
             Command::Continue => shared.send(

@@ -264,10 +264,9 @@ impl Runtime {
                 after = last.id;
                 for rec in &page {
                     if let Ok(exec) = serde_json::from_slice::<baton_interp::Execution>(&rec.state)
+                        && exec.has_paused()
                     {
-                        if exec.has_paused() {
-                            paused.push(rec.id);
-                        }
+                        paused.push(rec.id);
                     }
                 }
             }
@@ -376,10 +375,10 @@ impl Shared {
     /// The compiled definition of a state machine revision (cached).
     pub(crate) fn definition(&self, arn: &str, revision: u64) -> Result<Arc<Definition>> {
         let key = (arn.to_string(), revision);
-        if let Ok(cache) = self.definitions.lock() {
-            if let Some(d) = cache.get(&key) {
-                return Ok(d.clone());
-            }
+        if let Ok(cache) = self.definitions.lock()
+            && let Some(d) = cache.get(&key)
+        {
+            return Ok(d.clone());
         }
         let content = self.store.get_revision(arn, revision)?.ok_or_else(|| {
             Error::new(
@@ -422,17 +421,15 @@ impl Shared {
             .deleting
             .lock()
             .is_ok_and(|d| d.contains(&record.state_machine_arn));
-        if deleting {
-            if let Some(engine) = self.engine() {
-                let arn = record.state_machine_arn.clone();
-                self.tokio.spawn(async move {
-                    if let Ok(true) = engine.finish_delete_if_idle(&arn).await {
-                        if let Ok(mut d) = engine.inner.runtime.shared.deleting.lock() {
-                            d.remove(&arn);
-                        }
-                    }
-                });
-            }
+        if deleting && let Some(engine) = self.engine() {
+            let arn = record.state_machine_arn.clone();
+            self.tokio.spawn(async move {
+                if let Ok(true) = engine.finish_delete_if_idle(&arn).await
+                    && let Ok(mut d) = engine.inner.runtime.shared.deleting.lock()
+                {
+                    d.remove(&arn);
+                }
+            });
         }
         self.wake_watchers(record);
     }

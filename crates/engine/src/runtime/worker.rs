@@ -159,14 +159,14 @@ impl Shard {
             }
             return;
         }
-        if let Some(task) = expect_task {
-            if !live.exec.awaits_task(task) {
-                self.live.insert(id, live);
-                if let Some(r) = reply {
-                    let _ = r.send(Err(task_gone()));
-                }
-                return;
+        if let Some(task) = expect_task
+            && !live.exec.awaits_task(task)
+        {
+            self.live.insert(id, live);
+            if let Some(r) = reply {
+                let _ = r.send(Err(task_gone()));
             }
+            return;
         }
         let mut minter = Minter {
             shared: &self.shared,
@@ -298,7 +298,7 @@ impl Shard {
                     let cmd = OutboxCommand {
                         execution_id: full.id,
                         execution_arn: full.arn.clone(),
-                        request: req.clone(),
+                        request: (**req).clone(),
                     };
                     outbox_added.push(OutboxRecord {
                         execution_id: full.id,
