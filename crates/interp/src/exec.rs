@@ -32,6 +32,10 @@ use crate::resource::{self, TaskKind};
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
 /// The largest payload (state input/output, task result), in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// The largest workflow variable, and the most one `Assign` may set.
+pub const MAX_VARIABLE_BYTES: usize = 256 * 1024;
+/// The most all of an execution's variables may take.
+pub const MAX_EXECUTION_VARIABLE_BYTES: usize = 10 * 1024 * 1024;
 /// How many states one step enters at most before it yields with
 /// [`Command::Continue`].
 pub const STEP_BUDGET: u64 = 10_000;
@@ -2276,10 +2280,65 @@ impl Step<'_> {
                 let Value::Object(m) = v else {
                     return Ok(None);
                 };
-                Ok(Some(m.into_iter().collect()))
+                let vars: IndexMap<String, Value> = m.into_iter().collect();
+                self.check_variable_sizes(fid, state, active, &vars)?;
+                Ok(Some(vars))
             }
             Some(Assign::Jsonata(_)) => Err(self.jsonata_unsupported(active, state)),
         }
+    }
+
+    /// AWS's limits: one variable ≤ 256 KiB, one Assign ≤ 256 KiB, all the
+    /// variables of an execution ≤ 10 MiB.
+    fn check_variable_sizes(
+        &self,
+        fid: FrameId,
+        state: &State,
+        active: &Active,
+        vars: &IndexMap<String, Value>,
+    ) -> Result<(), StatesError> {
+        let too_large = |what: String| {
+            StatesError::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "An error occurred while executing the state '{}' (entered at the event id #{}). {what}",
+                    state.name, active.entered_id
+                ),
+            )
+        };
+        let mut total = 0usize;
+        for (name, value) in vars {
+            let size = to_text(value).len() + name.len();
+            if size > MAX_VARIABLE_BYTES {
+                return Err(too_large(format!(
+                    "The variable '{name}' exceeds the maximum size of {MAX_VARIABLE_BYTES} bytes."
+                )));
+            }
+            total += size;
+        }
+        if total > MAX_VARIABLE_BYTES {
+            return Err(too_large(format!(
+                "The variables assigned by this state exceed the maximum size of {MAX_VARIABLE_BYTES} bytes."
+            )));
+        }
+        // Everything stored, counting the new values instead of the ones they
+        // replace in this frame.
+        let mut stored = total;
+        for (i, f) in self.exec.frames.iter().enumerate() {
+            let Some(f) = f else { continue };
+            for (name, value) in &f.vars {
+                if i == fid && vars.contains_key(name) {
+                    continue;
+                }
+                stored += to_text(value).len() + name.len();
+            }
+        }
+        if stored > MAX_EXECUTION_VARIABLE_BYTES {
+            return Err(too_large(format!(
+                "The variables of this execution exceed the maximum size of {MAX_EXECUTION_VARIABLE_BYTES} bytes."
+            )));
+        }
+        Ok(())
     }
 
     fn context_object(

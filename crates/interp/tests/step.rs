@@ -340,3 +340,28 @@ fn retry_backoff_and_max_delay() {
         4
     );
 }
+
+#[test]
+fn variables_have_size_limits() {
+    let def = load(json!({
+        "StartAt": "Keep",
+        "States": {"Keep": {"Type": "Pass", "Assign": {"big.$": "$.big"}, "End": true}}
+    }));
+    let mut env = FixedEnv::new(0, 1);
+    let input = json!({"big": "x".repeat(300 * 1024)});
+    let outcome = driver::run(
+        &def,
+        StartContext::local("m", "e", input),
+        &mut NoTasks,
+        &mut env,
+        &RunOptions::default(),
+    );
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(
+        outcome
+            .cause
+            .unwrap()
+            .contains("The variable 'big' exceeds the maximum size")
+    );
+}
