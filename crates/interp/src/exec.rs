@@ -251,7 +251,7 @@ impl Execution {
     }
 }
 
-impl Step<'_> {
+impl<'a> Step<'a> {
     // ----- plumbing -------------------------------------------------------
 
     fn now(&self) -> i64 {
@@ -324,15 +324,18 @@ impl Step<'_> {
         }
     }
 
-    fn graph_of(&self, fid: FrameId) -> Option<&Graph> {
+    fn graph_of(&self, fid: FrameId) -> Option<&'a Graph> {
+        let def: &'a Definition = self.def;
         let frame = self.frame(fid)?;
-        graph_at(self.def, &frame.graph)
+        graph_at(def, &frame.graph)
     }
 
-    fn state_of(&self, fid: FrameId, index: usize) -> Option<State> {
+    /// The state at `index` in `fid`'s graph, borrowed from the definition
+    /// (not from the step, so the step stays mutable).
+    fn state_of(&self, fid: FrameId, index: usize) -> Option<&'a State> {
         self.graph_of(fid)
             .and_then(|g| g.states.get_index(index))
-            .map(|(_, s)| s.clone())
+            .map(|(_, s)| s)
     }
 
     fn arm_timer(&mut self, purpose: TimerPurpose, due: i64) -> TimerId {
