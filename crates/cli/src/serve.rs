@@ -1,5 +1,9 @@
 //! `baton serve`: the AWS Step Functions API on one HTTP endpoint, backed by
 //! an embedded SQLite database.
+//!
+//! Signatures are accepted unchecked unless `--auth` is given; a non-loopback
+//! `--listen` address is refused without `--auth` (or
+//! `--insecure-allow-remote`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +32,23 @@ pub struct Args {
     /// when it is 12 digits, else 000000000000).
     #[arg(long, value_name = "ID")]
     account: Option<String>,
+    /// Verify every request's AWS SigV4 signature (Authorization header or
+    /// presigned query) against the keys of --credentials; requests that are
+    /// unsigned, signed with an unknown key, tampered with or more than 5
+    /// minutes off the server's clock get AWS's error. Without --auth,
+    /// signatures are accepted unchecked.
+    #[arg(long)]
+    auth: bool,
+    /// The keys --auth accepts: a text file (mode 0600), one key a line,
+    /// `ACCESS_KEY_ID SECRET_ACCESS_KEY [ACCOUNT]`, separated by spaces;
+    /// blank lines and lines starting with # are ignored. ACCOUNT (12
+    /// digits) is the account that key's requests act in.
+    #[arg(long, value_name = "FILE", env = "BATON_CREDENTIALS")]
+    credentials: Option<PathBuf>,
+    /// Allow a non-loopback --listen address (e.g. 0.0.0.0) without --auth:
+    /// anyone who can reach the port can then call the API unsigned.
+    #[arg(long)]
+    insecure_allow_remote: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -58,6 +79,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         time_scale: args.time_scale,
         mock_config: args.mock_config,
         account: args.account,
+        auth: args.auth,
+        credentials: args.credentials,
+        insecure_allow_remote: args.insecure_allow_remote,
     }));
     // Blocking store calls still running get a moment; the engine has
     // already flushed what it acknowledged.

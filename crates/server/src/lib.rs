@@ -3,7 +3,8 @@
 //! `/metrics` (Prometheus text) and `/health`.
 //!
 //! - [`sfn`]: the protocol (the only module that knows it).
-//! - [`auth`]: region and account of a request.
+//! - [`auth`]: region and account of a request; SigV4 verification with
+//!   `--auth`.
 //! - [`metrics`]: the metrics registry.
 //!
 //! StartSyncExecution is answered on any host: SDKs send it to
@@ -18,7 +19,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use baton_engine::Engine;
@@ -52,6 +53,12 @@ pub struct ServeOptions {
     /// The account every request acts in (else from the access key id, else
     /// `000000000000`).
     pub account: Option<String>,
+    /// Verify every request's SigV4 signature against `credentials`.
+    pub auth: bool,
+    /// The keys `auth` accepts (see [`auth::credentials`] for the format).
+    pub credentials: Option<PathBuf>,
+    /// Allow listening on a non-loopback address without `auth`.
+    pub insecure_allow_remote: bool,
 }
 
 impl Default for ServeOptions {
@@ -62,6 +69,9 @@ impl Default for ServeOptions {
             time_scale: 1.0,
             mock_config: None,
             account: None,
+            auth: false,
+            credentials: None,
+            insecure_allow_remote: false,
         }
     }
 }
@@ -72,6 +82,7 @@ pub struct AppState {
     engine: Engine,
     account: Option<String>,
     metrics: Arc<Registry>,
+    verifier: Option<Arc<auth::Verifier>>,
 }
 
 impl AppState {
@@ -84,7 +95,14 @@ impl AppState {
             engine,
             account,
             metrics,
+            verifier: None,
         }
+    }
+
+    /// Verifies every request's SigV4 signature with `verifier` (`--auth`).
+    pub fn with_verifier(mut self, verifier: auth::Verifier) -> Self {
+        self.verifier = Some(Arc::new(verifier));
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -206,9 +224,15 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /`: one Step Functions action.
-async fn api(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn api(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let started = Instant::now();
-    let (action, result) = run_action(&state, &headers, body).await;
+    let (action, result) = run_action(&state, &method, &uri, &headers, body).await;
     let (resp, code) = match result {
         Ok(v) => (sfn::json_response(StatusCode::OK, &v), "OK".to_string()),
         Err(e) => {
@@ -236,27 +260,60 @@ async fn api(State(state): State<AppState>, headers: HeaderMap, body: Body) -> R
 
 async fn run_action(
     state: &AppState,
+    method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
     body: Body,
 ) -> (&'static str, Result<serde_json::Value, ApiError>) {
-    let action = match sfn::action_of(headers) {
-        Ok(a) => a,
-        Err(e) => return ("unknown", Err(e)),
-    };
+    let target = sfn::action_of(headers);
     // The table's own &'static name, for metric labels.
-    let action: &'static str = sfn::ACTIONS
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map_or("unknown", |(a, _)| a);
+    let action: &'static str = match &target {
+        Ok(action) => sfn::ACTIONS
+            .iter()
+            .find(|(a, _)| a == action)
+            .map_or("unknown", |(a, _)| a),
+        Err(_) => "unknown",
+    };
+    if state.verifier.is_none()
+        && let Err(e) = target
+    {
+        return (action, Err(e));
+    }
     let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(b) => b,
         Err(_) => return (action, Err(ApiError::too_large(MAX_REQUEST_BYTES))),
     };
+    // With --auth the signature is checked before anything else is looked at.
+    let verified = match &state.verifier {
+        Some(verifier) => {
+            let req = auth::sigv4::Request {
+                method: method.as_str(),
+                path: uri.path(),
+                query: uri.query().unwrap_or(""),
+                headers,
+                body: &bytes,
+            };
+            match verifier.verify_now(auth::SFN_SIGNING_NAME, &req) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::debug!(error = %e, "signature refused");
+                    return (action, Err(e.into()));
+                }
+            }
+        }
+        None => None,
+    };
+    if let Err(e) = target {
+        return (action, Err(e));
+    }
     let obj = match sfn::parse_body(&bytes) {
         Ok(o) => o,
         Err(e) => return (action, Err(e)),
     };
-    let caller = auth::caller(headers, state.account.as_deref());
+    let caller = match &verified {
+        Some(v) => v.caller(state.account.as_deref()),
+        None => auth::caller(headers, state.account.as_deref()),
+    };
     tracing::debug!(action, region = %caller.region, account = %caller.account, "request");
     (
         action,
@@ -267,6 +324,7 @@ async fn run_action(
 /// Runs `baton serve` until SIGINT or SIGTERM: opens the store, starts the
 /// engine, serves, then shuts both down.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let verifier = auth_setup(&opts)?;
     std::fs::create_dir_all(&opts.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -305,7 +363,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let local = listener.local_addr().unwrap_or(opts.listen);
     tracing::info!(address = %local, data = %db.display(), "baton serve: listening");
 
-    let app = router(AppState::new(engine.clone(), opts.account.clone()));
+    let mut state = AppState::new(engine.clone(), opts.account.clone());
+    if let Some(v) = verifier {
+        state = state.with_verifier(v);
+    }
+    let app = router(state);
     let stopping = Arc::new(tokio::sync::Notify::new());
     let stopping_signal = stopping.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -324,6 +386,50 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     engine.shutdown().await;
     tracing::info!("baton serve: stopped");
     Ok(())
+}
+
+/// Checks `--auth`, `--credentials` and `--insecure-allow-remote` against the
+/// listen address and loads the keys: a non-loopback address needs `--auth`
+/// (or the explicit `--insecure-allow-remote`).
+pub fn auth_setup(opts: &ServeOptions) -> anyhow::Result<Option<auth::Verifier>> {
+    let verifier = match (opts.auth, &opts.credentials) {
+        (true, Some(path)) => {
+            let (creds, warning) = auth::Credentials::load(path).map_err(anyhow::Error::msg)?;
+            if let Some(w) = warning {
+                tracing::warn!("{w}");
+            }
+            tracing::info!(
+                keys = creds.len(),
+                "SigV4 verification on: requests must be signed with a configured key"
+            );
+            Some(auth::Verifier::new(creds))
+        }
+        (true, None) => anyhow::bail!(
+            "--auth needs the keys to accept: --credentials FILE (or BATON_CREDENTIALS=FILE), \
+             lines `ACCESS_KEY_ID SECRET_ACCESS_KEY [ACCOUNT]`"
+        ),
+        (false, Some(path)) => anyhow::bail!(
+            "credentials were given ({}) but --auth was not: add --auth to verify signatures, \
+             or drop --credentials / BATON_CREDENTIALS",
+            path.display()
+        ),
+        (false, None) => None,
+    };
+    if !opts.listen.ip().is_loopback() && verifier.is_none() {
+        anyhow::ensure!(
+            opts.insecure_allow_remote,
+            "refusing to listen on {} without authentication: anyone who can reach it could run \
+             and read your workflows. Use --auth with --credentials FILE, listen on a loopback \
+             address (127.0.0.1, ::1), or pass --insecure-allow-remote to accept unsigned \
+             requests from the network",
+            opts.listen
+        );
+        tracing::warn!(
+            address = %opts.listen,
+            "INSECURE: listening on a non-loopback address without --auth; anyone who can reach it can call the API"
+        );
+    }
+    Ok(verifier)
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

@@ -83,7 +83,10 @@ impl Credentials {
                     ));
                 }
             };
-            if !id.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b',') {
+            if !id
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'/' && b != b',')
+            {
                 return Err(format!(
                     "line {n}: the access key id {id:?} may not contain '/' or ','"
                 ));
@@ -96,7 +99,9 @@ impl Credentials {
                 ));
             }
             if creds.get(id).is_some() {
-                return Err(format!("line {n}: the access key id {id:?} is listed twice"));
+                return Err(format!(
+                    "line {n}: the access key id {id:?} is listed twice"
+                ));
             }
             creds.insert(Key {
                 access_key_id: id.to_string(),

@@ -1,12 +1,27 @@
-//! Who is calling: the region from the SigV4 credential scope of the
-//! `Authorization` header, and the account.
+//! Who is calling: the region from the SigV4 credential scope, and the
+//! account; with `--auth`, whether the request is signed at all.
 //!
-//! Signatures are accepted unchecked: Baton is a local engine and every
-//! client signs with whatever keys it was given. Real SigV4 verification
-//! (`--auth` against configured keys) is not built yet.
+//! By default signatures are accepted unchecked: Baton is a local engine and
+//! every client signs with whatever keys it was given. With `--auth` a
+//! [`Verifier`] checks every request's SigV4 signature ([`sigv4`]) against the
+//! keys of a credentials file ([`credentials`]); a request that fails gets
+//! AWS's own error (`MissingAuthenticationTokenException`,
+//! `IncompleteSignatureException`, `InvalidSignatureException`,
+//! `UnrecognizedClientException`).
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use baton_engine::Caller;
+
+use crate::sfn::ApiError;
+
+pub mod credentials;
+pub mod sigv4;
+
+pub use credentials::{Credentials, Key};
+pub use sigv4::{AuthError, AuthErrorKind};
+
+/// The signing name (credential scope service) of Step Functions.
+pub const SFN_SIGNING_NAME: &str = "states";
 
 /// The region when the request names none.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -55,12 +70,117 @@ pub fn caller(headers: &HeaderMap, account: Option<&str>) -> Caller {
         .to_string();
     let account = match (account, scope) {
         (Some(a), _) => a.to_string(),
-        (None, Some((key, _))) if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) => {
-            key.to_string()
-        }
+        (None, Some((key, _))) if is_account(key) => key.to_string(),
         _ => DEFAULT_ACCOUNT.to_string(),
     };
     Caller { account, region }
+}
+
+/// Whether an account id is 12 digits.
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What a verified signature says about its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub access_key_id: String,
+    /// The region of the credential scope.
+    pub region: String,
+    /// The account configured for the key, if any.
+    pub account: Option<String>,
+}
+
+impl Verified {
+    /// The caller: the key's own account wins, then `account` (`--account`),
+    /// then a 12-digit access key id, then `000000000000`.
+    pub fn caller(&self, account: Option<&str>) -> Caller {
+        let account = match (&self.account, account) {
+            (Some(a), _) => a.clone(),
+            (None, Some(a)) => a.to_string(),
+            (None, None) if is_account(&self.access_key_id) => self.access_key_id.clone(),
+            (None, None) => DEFAULT_ACCOUNT.to_string(),
+        };
+        Caller {
+            account,
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// Checks SigV4 signatures against configured keys, for any service.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    credentials: Credentials,
+}
+
+impl Verifier {
+    pub fn new(credentials: Credentials) -> Self {
+        Self { credentials }
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Verifies `req`, signed for `service` (the credential scope's service:
+    /// `states`, `sqs`, ...), at `now` (seconds since the epoch).
+    pub fn verify(
+        &self,
+        service: &str,
+        req: &sigv4::Request<'_>,
+        now: i64,
+    ) -> Result<Verified, AuthError> {
+        let sig = sigv4::parse(req)?;
+        if !plausible_region(&sig.scope.region) || sig.scope.region.is_empty() {
+            return Err(AuthError {
+                kind: AuthErrorKind::InvalidSignature,
+                message: format!(
+                    "Credential should be scoped to a valid region, not '{}'. ",
+                    sig.scope.region
+                ),
+            });
+        }
+        sigv4::check_scope_and_time(&sig, service, now)?;
+        let key = self
+            .credentials
+            .get(&sig.access_key_id)
+            .ok_or_else(AuthError::unrecognized)?;
+        sigv4::verify(req, &sig, &key.secret_access_key)?;
+        Ok(Verified {
+            access_key_id: sig.access_key_id,
+            region: sig.scope.region,
+            account: key.account.clone(),
+        })
+    }
+
+    /// [`Verifier::verify`] at the system clock's time.
+    pub fn verify_now(
+        &self,
+        service: &str,
+        req: &sigv4::Request<'_>,
+    ) -> Result<Verified, AuthError> {
+        self.verify(service, req, unix_now())
+    }
+}
+
+/// Seconds since the epoch by the system clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// AWS's JSON protocol answer for an authentication failure: HTTP 400 with
+/// `__type` `com.amazon.coral.service#<Code>`.
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            type_: format!("com.amazon.coral.service#{}", e.code()),
+            message: e.message,
+        }
+    }
 }
 
 #[cfg(test)]
