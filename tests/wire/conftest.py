@@ -84,3 +84,9 @@ def sfn(server):
 @pytest.fixture
 def cli(server):
     return Cli(server)
+
+
+@pytest.fixture
+def cli_factory():
+    """The aws CLI against another server: cli_factory(server)."""
+    return Cli

@@ -1,5 +1,6 @@
 """Control plane through boto3 and the aws CLI: state machines, validate,
-activities, tags, and the error shapes each client shows."""
+activities, tags, and the error shapes each client shows. (Grew out of the
+stand-alone boto3 script that lived in crates/server/tests/wire.)"""
 
 import datetime
 import json
@@ -7,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from baton_wire import ACCOUNT, REGION, ROLE, unique
+from baton_wire import ACCOUNT, REGION, ROLE, boto_client, unique
 
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 PASS2 = json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass", "Result": 2, "End": True}}})
@@ -51,6 +52,10 @@ def test_state_machine_lifecycle_boto3(sfn):
     d2 = sfn.describe_state_machine(stateMachineArn=arn)
     assert d2["definition"] == PASS2 and d2["revisionId"] == u["revisionId"]
     expect_error("MissingRequiredParameter", sfn.update_state_machine, stateMachineArn=arn)
+    other_role = f"arn:aws:iam::{ACCOUNT}:role/other"
+    u2 = sfn.update_state_machine(stateMachineArn=arn, roleArn=other_role)
+    d3 = sfn.describe_state_machine(stateMachineArn=arn)
+    assert d3["roleArn"] == other_role and d3["revisionId"] == u2["revisionId"] != u["revisionId"]
 
     sfn.delete_state_machine(stateMachineArn=arn)
     msg = expect_error("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=arn)
@@ -214,3 +219,25 @@ def test_cli_errors(cli):
         "An error occurred (InvalidToken) when calling the SendTaskSuccess operation: Invalid Token: 'Invalid token'"
         in err
     ), err
+
+
+def test_account_from_option_and_access_key(server_factory):
+    import boto3
+    from botocore.config import Config
+
+    fixed = server_factory("--account", "123456789012")
+    arn = boto_client(fixed).create_state_machine(name="acct", definition=PASS, roleArn=ROLE)["stateMachineArn"]
+    assert arn == f"arn:aws:states:{REGION}:123456789012:stateMachine:acct"
+
+    plain = server_factory()
+    by_key = boto3.session.Session().client(
+        "stepfunctions",
+        endpoint_url=plain.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="210987654321",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    arn = by_key.create_state_machine(name="acct", definition=PASS, roleArn=ROLE)["stateMachineArn"]
+    # the region comes from the request's SigV4 scope, the account from a 12-digit key id
+    assert arn == "arn:aws:states:eu-west-1:210987654321:stateMachine:acct"

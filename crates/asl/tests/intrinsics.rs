@@ -66,6 +66,16 @@ fn parse_err(src: &str) {
     assert!(intrinsics::parse(src).is_err(), "{src} should not parse");
 }
 
+/// A literal argument that makes the call fail on every input is refused when
+/// the definition is loaded (the message names the function).
+fn load_err(src: &str) {
+    let name = src.split('(').next().unwrap_or_default();
+    match intrinsics::parse(src) {
+        Ok(_) => panic!("{src} should be refused at load time"),
+        Err(e) => assert!(e.message.contains(name), "{src}: {}", e.message),
+    }
+}
+
 #[test]
 fn names_round_trip() {
     for f in Func::ALL {
@@ -129,11 +139,11 @@ fn format() {
         json!("  x  ")
     );
     // Argument errors (AWS: States.Runtime, "Invalid arguments in States.Format").
-    invalid("States.Format('{} {}', $.a)", json!({"a": "x"}));
-    invalid("States.Format('{}', $.a, $.b)", json!({"a": "x", "b": "y"}));
-    invalid("States.Format('Hello {', $.a)", json!({"a": "x"}));
-    invalid("States.Format('Hello {{}}', $.a)", json!({"a": "x"}));
-    invalid("States.Format('}')", json!({}));
+    load_err("States.Format('{} {}', $.a)");
+    load_err("States.Format('{}', $.a, $.b)");
+    load_err("States.Format('Hello {', $.a)");
+    load_err("States.Format('Hello {{}}', $.a)");
+    load_err("States.Format('}')");
     invalid("States.Format($.t, 'x')", json!({"t": 123}));
     invalid("States.Format($.t, 'x')", json!({"t": "a { b"}));
     invalid("States.Format()", json!({}));
@@ -223,8 +233,8 @@ fn array_partition() {
     invalid("States.ArrayPartition($.a, 0)", json!({"a": [1]}));
     invalid("States.ArrayPartition($.a, 0.49)", json!({"a": [1]}));
     invalid("States.ArrayPartition($.a, -1)", json!({"a": [1]}));
-    invalid("States.ArrayPartition($.a, '2')", json!({"a": [1]}));
-    invalid("States.ArrayPartition('abc', 2)", json!({}));
+    load_err("States.ArrayPartition($.a, '2')");
+    load_err("States.ArrayPartition('abc', 2)");
     invalid("States.ArrayPartition($.a)", json!({"a": [1]}));
 }
 
@@ -295,7 +305,7 @@ fn array_range() {
     invalid("States.ArrayRange(1001, 1, -1)", json!({}));
     invalid("States.ArrayRange(1, 10, 0)", json!({}));
     invalid("States.ArrayRange(1, 10, 0.49)", json!({}));
-    invalid("States.ArrayRange('a', 5, 1)", json!({}));
+    load_err("States.ArrayRange('a', 5, 1)");
     invalid("States.ArrayRange(1, 5)", json!({}));
     invalid("States.ArrayRange(1, 5, 1, 9)", json!({}));
 }
@@ -326,8 +336,8 @@ fn array_get_item_length_unique() {
     );
     invalid("States.ArrayGetItem($.a, 3)", json!({"a": [10, 20, 30]}));
     invalid("States.ArrayGetItem($.a, -1)", json!({"a": [10, 20, 30]}));
-    invalid("States.ArrayGetItem($.a, '1')", json!({"a": [10, 20, 30]}));
-    invalid("States.ArrayGetItem('not-array', 0)", json!({}));
+    load_err("States.ArrayGetItem($.a, '1')");
+    load_err("States.ArrayGetItem('not-array', 0)");
     invalid("States.ArrayGetItem($.a)", json!({"a": [1]}));
 
     assert_eq!(
@@ -345,7 +355,7 @@ fn array_get_item_length_unique() {
         ),
         json!([null, true, false, 1, 1.1, "x", [], [null], {"a": 1, "b": 2}, {"a": 1, "b": 1}])
     );
-    invalid("States.ArrayUnique('x')", json!({}));
+    load_err("States.ArrayUnique('x')");
 }
 
 #[test]
@@ -386,7 +396,7 @@ fn base64() {
         "States.Base64Decode($.s)",
         json!({ "s": "A".repeat(10_001) }),
     );
-    invalid("States.Base64Encode(123)", json!({}));
+    load_err("States.Base64Encode(123)");
     invalid("States.Base64Decode($.o)", json!({"o": {}}));
     invalid("States.Base64Decode()", json!({}));
     invalid("States.Base64Decode('aGVsbG8=', 'extra')", json!({}));
@@ -438,9 +448,10 @@ fn hash() {
         json!({ "s": "a".repeat(10_001) }),
     );
     for bad in ["sha-256", "SHA256", "", "MD-5", "SHA-257", "UNSUPPORTED"] {
-        invalid(&format!("States.Hash('data', '{bad}')"), json!({}));
+        load_err(&format!("States.Hash('data', '{bad}')"));
+        invalid("States.Hash('data', $.alg)", json!({ "alg": bad }));
     }
-    invalid("States.Hash('hello', 123)", json!({}));
+    load_err("States.Hash('hello', 123)");
     invalid("States.Hash()", json!({}));
     invalid("States.Hash('hello')", json!({}));
     invalid("States.Hash('hello', 'SHA-256', 'extra')", json!({}));
@@ -466,10 +477,7 @@ fn json_merge() {
         "States.JsonMerge($.a, $.b, true)",
         json!({"a": {}, "b": {}}),
     );
-    invalid(
-        "States.JsonMerge($.a, $.b, 'false')",
-        json!({"a": {}, "b": {}}),
-    );
+    load_err("States.JsonMerge($.a, $.b, 'false')");
     invalid(
         "States.JsonMerge($.a, $.b, false)",
         json!({"a": [], "b": {}}),
@@ -503,7 +511,7 @@ fn math_add() {
     assert_eq!(ok("States.MathAdd($count, 1)", json!({})), json!(4));
     invalid("States.MathAdd($.a, 1)", json!({"a": "NOT A NUMBER"}));
     invalid("States.MathAdd(1)", json!({}));
-    invalid("States.MathAdd(1, null)", json!({}));
+    load_err("States.MathAdd(1, null)");
 }
 
 #[test]
@@ -536,10 +544,10 @@ fn math_random() {
     invalid("States.MathRandom(1, 1)", json!({}));
     invalid("States.MathRandom(10, 5)", json!({}));
     invalid("States.MathRandom(1.4, 1.6)", json!({}));
-    invalid("States.MathRandom('a', 10)", json!({}));
-    invalid("States.MathRandom(1, 'b')", json!({}));
-    invalid("States.MathRandom(1, 10, 'seed')", json!({}));
-    invalid("States.MathRandom(1, 10, null)", json!({}));
+    load_err("States.MathRandom('a', 10)");
+    load_err("States.MathRandom(1, 'b')");
+    load_err("States.MathRandom(1, 10, 'seed')");
+    load_err("States.MathRandom(1, 10, null)");
     invalid("States.MathRandom(1)", json!({}));
     invalid("States.MathRandom(1, 10, 5, 99)", json!({}));
 }
@@ -575,7 +583,7 @@ fn string_split() {
         json!(["Hello", "World"])
     );
     invalid("States.StringSplit($.s, ',')", json!({"s": 1}));
-    invalid("States.StringSplit('a,b', 1)", json!({}));
+    load_err("States.StringSplit('a,b', 1)");
     invalid("States.StringSplit('a,b')", json!({}));
 }
 
@@ -626,13 +634,13 @@ fn nesting_and_sources() {
     assert!(intrinsics::parse(&ten).is_ok());
     let eleven = format!("{}1{}", "States.Array(".repeat(11), ")".repeat(11));
     parse_err(&eleven);
-    let c = intrinsics::parse("States.Format('{}', $$.Execution.Id, $v.x)")
+    let c = intrinsics::parse("States.Format('{} {}', $$.Execution.Id, $v.x)")
         .unwrap_or_else(|e| panic!("{}", e.message));
     assert!(c.uses_context());
     assert!(c.uses_variables());
     assert_eq!(c.variables(), vec!["v"]);
     assert_eq!(c.func(), Func::Format);
-    assert_eq!(c.source(), "States.Format('{}', $$.Execution.Id, $v.x)");
+    assert_eq!(c.source(), "States.Format('{} {}', $$.Execution.Id, $v.x)");
 }
 
 #[test]
@@ -670,4 +678,171 @@ fn parse_errors() {
     parse_err(r#"States.Format('He said, \"Hello, {}!\"', 'Test \"Name\" Here')"#);
     parse_err(r"States.Base64Decode('YWJj\nZA==')");
     assert!(intrinsics::parse(r"States.Format('\'\{\}\\')").is_ok());
+}
+
+/// asl-validator's `invalid-math-add.json`, and the same rule for every
+/// argument with a fixed type: a literal of the wrong type is refused at load
+/// time, while the same value read from a path still fails at run time.
+#[test]
+fn literal_types_are_checked_at_load_time() {
+    for (literal, from_path, input) in [
+        (
+            "States.MathAdd(1,'-1')",
+            "States.MathAdd(1, $.v)",
+            json!({"v": "-1"}),
+        ),
+        (
+            "States.MathAdd(true, 1)",
+            "States.MathAdd($.v, 1)",
+            json!({"v": true}),
+        ),
+        (
+            "States.MathRandom(1, '10')",
+            "States.MathRandom(1, $.v)",
+            json!({"v": "10"}),
+        ),
+        (
+            "States.ArrayRange(1, 5, '1')",
+            "States.ArrayRange(1, 5, $.v)",
+            json!({"v": "1"}),
+        ),
+        (
+            "States.ArrayRange(1, 3000000000, 1)",
+            "States.ArrayRange(1, $.v, 1)",
+            json!({"v": 3_000_000_000_i64}),
+        ),
+        (
+            "States.ArrayPartition($.a, null)",
+            "States.ArrayPartition($.a, $.v)",
+            json!({"a": [1], "v": null}),
+        ),
+        (
+            "States.ArrayGetItem($.a, true)",
+            "States.ArrayGetItem($.a, $.v)",
+            json!({"a": [1], "v": true}),
+        ),
+        (
+            "States.ArrayContains('abc', 'a')",
+            "States.ArrayContains($.v, 'a')",
+            json!({"v": "abc"}),
+        ),
+        (
+            "States.ArrayLength(1)",
+            "States.ArrayLength($.v)",
+            json!({"v": 1}),
+        ),
+        (
+            "States.Base64Decode(1)",
+            "States.Base64Decode($.v)",
+            json!({"v": 1}),
+        ),
+        (
+            "States.StringToJson(1)",
+            "States.StringToJson($.v)",
+            json!({"v": 1}),
+        ),
+        (
+            "States.StringSplit(1, ',')",
+            "States.StringSplit($.v, ',')",
+            json!({"v": 1}),
+        ),
+        (
+            "States.JsonMerge('a', $.b, false)",
+            "States.JsonMerge($.v, $.b, false)",
+            json!({"v": "a", "b": {}}),
+        ),
+        (
+            "States.JsonMerge($.a, $.b, null)",
+            "States.JsonMerge($.a, $.b, $.v)",
+            json!({"a": {}, "b": {}, "v": null}),
+        ),
+        (
+            "States.Hash('x', 'sha1')",
+            "States.Hash('x', $.v)",
+            json!({"v": "sha1"}),
+        ),
+        ("States.Format(1)", "States.Format($.v)", json!({"v": 1})),
+        (
+            "States.Format('{}')",
+            "States.Format($.v)",
+            json!({"v": "{}"}),
+        ),
+    ] {
+        load_err(literal);
+        invalid(from_path, input);
+    }
+    // Nested calls are checked too.
+    parse_err("States.Array(States.MathAdd(1, 'x'))");
+    // Values, counts and ranges are run-time checks, as are nested results.
+    invalid("States.ArrayRange(1, 10, 0)", json!({}));
+    invalid("States.ArrayRange(1, 1001, 1)", json!({}));
+    invalid("States.MathRandom(10, 5)", json!({}));
+    invalid("States.ArrayPartition($.a, 0)", json!({"a": [1]}));
+    invalid(
+        "States.JsonMerge($.a, $.b, true)",
+        json!({"a": {}, "b": {}}),
+    );
+    invalid("States.MathAdd(1)", json!({}));
+    invalid("States.MathAdd(States.Format('x'), 1)", json!({}));
+    // Literals of the right type load and evaluate.
+    assert_eq!(ok("States.MathAdd(1,-1)", json!({})), json!(0));
+    assert_eq!(ok("States.MathAdd(1.5, 0)", json!({})), json!(2));
+    assert_eq!(
+        ok(
+            "States.ArrayGetItem(States.Array('a', 'b'), 1.7)",
+            json!({})
+        ),
+        json!("b")
+    );
+    assert_eq!(
+        ok(
+            "States.JsonMerge($.a, $.b, false)",
+            json!({"a": {}, "b": {}})
+        ),
+        json!({})
+    );
+}
+
+/// A path argument runs to the `,` or `)` that closes it at the top level:
+/// blanks, parentheses, brackets and quotes inside a filter belong to the path.
+#[test]
+fn filter_paths_with_blanks_as_arguments() {
+    let input = json!({
+        "DescribeRecord": {"RecordOutputs": [
+            {"OutputKey": "FooBar", "OutputValue": "0123456789"},
+            {"OutputKey": "Fizz, Buzz)", "OutputValue": "fizzbuzz@example.com"}
+        ]}
+    });
+    assert_eq!(
+        ok(
+            "States.ArrayGetItem($.DescribeRecord.RecordOutputs[?(@.OutputKey == 'FooBar')].OutputValue, 0)",
+            input.clone()
+        ),
+        json!("0123456789")
+    );
+    assert_eq!(
+        ok(
+            "States.ArrayGetItem($.DescribeRecord.RecordOutputs[?(@.OutputKey == \"Fizz, Buzz)\")].OutputValue , 0)",
+            input.clone()
+        ),
+        json!("fizzbuzz@example.com")
+    );
+    assert_eq!(
+        ok(
+            "States.ArrayLength($.DescribeRecord.RecordOutputs[?(@.OutputKey != 'x' && (@.OutputValue =~ /.*@.*/))])",
+            input.clone()
+        ),
+        json!(1)
+    );
+    assert_eq!(
+        ok(
+            "States.Array($.DescribeRecord['RecordOutputs'][0]['OutputKey'], 'a, b')",
+            input
+        ),
+        json!(["FooBar", "a, b"])
+    );
+    // Jayway does not compile an unquoted word in a filter (see the path tests).
+    parse_err(
+        "States.ArrayGetItem($.DescribeRecord.RecordOutputs[?(@.OutputKey == FooBar)].OutputValue, 0)",
+    );
 }

@@ -23,6 +23,14 @@ use baton_interp::driver::{
 pub(crate) enum Command {
     /// Interpreter throughput (CPU only, one execution at a time).
     Interp(InterpArgs),
+    /// Durable transitions/s: concurrent 100-Pass chains, counted once committed.
+    Durable(crate::bench_engine::DurableArgs),
+    /// Callback latency over HTTP: SendTaskSuccess -> next activity task at a waiting poller.
+    Callbacks(crate::bench_engine::CallbacksArgs),
+    /// Executions waiting on task tokens across a restart: memory, all answered.
+    Waiting(crate::bench_engine::WaitingArgs),
+    /// Durable timer lateness: many Wait timers due within a minute.
+    Timers(crate::bench_engine::TimersArgs),
 }
 
 #[derive(clap::Args)]
@@ -513,6 +521,10 @@ fn interp(args: InterpArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Interp(args) => interp(args),
+        Command::Durable(args) => crate::bench_engine::durable(args),
+        Command::Callbacks(args) => crate::bench_engine::callbacks(args),
+        Command::Waiting(args) => crate::bench_engine::waiting(args),
+        Command::Timers(args) => crate::bench_engine::timers(args),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! PATH is either a folder laid out like LocalStack's Step Functions snapshot
 //! suite (`INDEX.json`, `v2/**/*.snapshot.json`, `json/templates/**`) or the
-//! asl-validator definitions (`definitions/valid-*.json`).
+//! asl-validator definitions (`definitions/valid-*.json`). `--http` also
+//! replays the LocalStack suite through Baton's HTTP API.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,14 @@ pub(crate) struct Args {
     /// Print every entry's verdict (`PASS|FAIL|SKIP node-id  # reason`) first.
     #[arg(long)]
     list: bool,
+    /// Also replay through Baton's HTTP API (Baton started in process on
+    /// 127.0.0.1:0 with a temporary SQLite store); prints both modes and
+    /// their sum.
+    #[arg(long)]
+    http: bool,
+    /// Only the HTTP mode.
+    #[arg(long, conflicts_with = "http")]
+    http_only: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -44,20 +53,34 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         table: None,
     };
     let filtered = options.filter.is_some();
-    let report = localstack::run(&args.path, &options)?;
-    if args.list {
-        print!("{}", report.list());
+    let mut modes = Vec::new();
+    if !args.http_only {
+        modes.push(localstack::Mode::Driver);
     }
-    println!("{}", report.render(args.verbose, &known));
+    if args.http || args.http_only {
+        modes.push(localstack::Mode::Http);
+    }
+    let mut reports = Vec::new();
+    for mode in modes {
+        reports.push(localstack::run_mode(&args.path, &options, mode)?);
+    }
+    if args.list {
+        for r in &reports {
+            for line in r.list().lines() {
+                println!("[{}] {line}", r.mode.as_str());
+            }
+        }
+    }
+    println!("{}", localstack::render_all(&reports, args.verbose, &known));
     // The known-failures list must stay equal to what fails: an entry
     // listed but passing fails the run too.
-    Ok(
-        if report.unexpected_failures(&known).is_empty()
-            && report.stale_known_failures(&known, filtered).is_empty()
-        {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        },
-    )
+    let clean = reports.iter().all(|r| {
+        r.unexpected_failures(&known).is_empty()
+            && r.stale_known_failures(&known, filtered).is_empty()
+    });
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_engine;
 mod conformance;
 mod run_local;
 mod serve;

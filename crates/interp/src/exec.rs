@@ -1727,15 +1727,44 @@ impl<'a> Step<'a> {
 
     /// Starts Map iterations while there is room; finishes the Map when all
     /// are done.
+    /// The active state of `fid`, without its input and wait (cheap to copy:
+    /// enough for the Context Object and error texts).
+    fn active_meta(&self, fid: FrameId) -> Option<Active> {
+        match &self.frame(fid)?.cur {
+            Cur::Active(a) => Some(Active {
+                state: a.state,
+                entered_id: a.entered_id,
+                entered_time: a.entered_time,
+                input: Value::Null,
+                retries: Vec::new(),
+                retry_count: a.retry_count,
+                wait: Await::Timer(0),
+            }),
+            _ => None,
+        }
+    }
+
+    fn children_mut(&mut self, fid: FrameId) -> Option<&mut Children> {
+        match &mut self.frame_mut(fid)?.cur {
+            Cur::Active(a) => match &mut a.wait {
+                Await::Children(ch) => Some(ch),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Starts Map iterations while there is room; finishes the Map when all
+    /// are done.
     fn pump_map(&mut self, fid: FrameId) {
         loop {
             if self.halted() {
                 return;
             }
-            let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+            let Some(meta) = self.active_meta(fid) else {
                 return;
             };
-            let Await::Children(ch) = &active.wait else {
+            let Some(ch) = self.children_mut(fid) else {
                 return;
             };
             if ch.next >= ch.items.len() {
@@ -1747,16 +1776,16 @@ impl<'a> Step<'a> {
             if ch.running >= ch.max {
                 return;
             }
-            let Some(state) = self.state_of(fid, active.state) else {
+            let index = ch.next;
+            let chain = ch.chain;
+            // Each item is used once: take it instead of copying it.
+            let item = std::mem::take(&mut ch.items[index]);
+            let Some(state) = self.state_of(fid, meta.state) else {
                 return;
             };
             let StateKind::Map(map) = &state.kind else {
                 return;
             };
-            let index = ch.next;
-            let item = ch.items[index].clone();
-            let effective = ch.effective.clone();
-            let chain = ch.chain;
             let d = self.keep().then(|| {
                 obj([
                     ("index", Value::from(index)),
@@ -1766,7 +1795,8 @@ impl<'a> Step<'a> {
             let started = self.emit(chain, EventType::MapIterationStarted, d);
             let input = match &map.item_selector {
                 Some(t) => {
-                    let ctx = self.context_object(fid, &state, &active, None, Some((index, &item)));
+                    let ctx = self.context_object(fid, state, &meta, None, Some((index, &item)));
+                    let effective = self.children_mut(fid).map(|ch| std::mem::take(&mut ch.effective)).unwrap_or_default();
                     let r = {
                         let vars = FrameVars {
                             exec: self.exec,
@@ -1780,10 +1810,13 @@ impl<'a> Step<'a> {
                         };
                         t.eval(&mut scope)
                     };
+                    if let Some(ch) = self.children_mut(fid) {
+                        ch.effective = effective;
+                    }
                     match r {
                         Ok(v) => v,
                         Err(e) => {
-                            let e = self.prefix(&active, &state, e);
+                            let e = self.prefix(&meta, state, e);
                             self.state_failed(fid, e.into());
                             return;
                         }
@@ -1792,7 +1825,7 @@ impl<'a> Step<'a> {
                 None => item,
             };
             let mut graph = self.frame(fid).map(|f| f.graph.clone()).unwrap_or_default();
-            graph.push((active.state, 0));
+            graph.push((meta.state, 0));
             let start = map.processor.start;
             let child = self.new_frame(Frame {
                 parent: Some(fid),
@@ -1806,12 +1839,7 @@ impl<'a> Step<'a> {
                 },
                 failed_at: None,
             });
-            if let Some(Frame {
-                cur: Cur::Active(a),
-                ..
-            }) = self.frame_mut(fid)
-                && let Await::Children(ch) = &mut a.wait
-            {
+            if let Some(ch) = self.children_mut(fid) {
                 ch.frames[index] = Some(child);
                 ch.next += 1;
                 ch.running += 1;
@@ -1836,48 +1864,60 @@ impl<'a> Step<'a> {
     /// Records a finished child; returns whether the parent is a Map that
     /// may start more iterations (or finish).
     fn record_child(&mut self, fid: FrameId, child: FrameId) -> bool {
-        let Some(child_frame) = self.frame(child).cloned() else {
+        let Some(index) = self.frame(child).map(|f| f.index) else {
             return false;
         };
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+        let Some(meta) = self.active_meta(fid) else {
             return false;
         };
-        let Await::Children(mut ch) = active.wait.clone() else {
+        let is_map = match self.children_mut(fid) {
+            Some(ch) if ch.frames.get(index).copied().flatten() == Some(child) => ch.map,
+            _ => return false,
+        };
+        let Some(child_frame) = self.exec.frames.get_mut(child).and_then(Option::take) else {
             return false;
         };
-        let index = child_frame.index;
-        if ch.frames.get(index).copied().flatten() != Some(child) {
-            return false;
-        }
-        let name = self.state_name(fid, active.state);
+        let name = self.state_name(fid, meta.state);
         match child_frame.cur {
             Cur::Done(output) => {
-                ch.frames[index] = None;
-                ch.results[index] = Some(output);
-                ch.running = ch.running.saturating_sub(1);
-                self.exec.frames[child] = None;
-                if ch.map {
+                let mut running = 0;
+                if let Some(ch) = self.children_mut(fid) {
+                    ch.frames[index] = None;
+                    ch.results[index] = Some(output);
+                    ch.running = ch.running.saturating_sub(1);
+                    running = ch.running;
+                    if is_map {
+                        ch.chain = child_frame.chain;
+                    }
+                }
+                if is_map {
                     let d = self
                         .keep()
                         .then(|| obj([("index", Value::from(index)), ("name", Value::from(name))]));
                     self.emit(child_frame.chain, EventType::MapIterationSucceeded, d);
-                    ch.chain = child_frame.chain;
-                    self.set_wait(fid, Await::Children(ch));
                     true
                 } else {
-                    let all_done = ch.running == 0;
-                    self.set_wait(fid, Await::Children(ch));
-                    if all_done {
+                    if running == 0 {
                         self.children_succeeded(fid);
                     }
                     false
                 }
             }
             Cur::Failed(err) => {
-                ch.frames[index] = None;
-                self.exec.frames[child] = None;
                 let failing = child_frame.chain;
-                if ch.map {
+                let siblings: Vec<(usize, FrameId)> = match self.children_mut(fid) {
+                    Some(ch) => {
+                        ch.frames[index] = None;
+                        let s = ch.frames.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i, c))).collect();
+                        for f in ch.frames.iter_mut() {
+                            *f = None;
+                        }
+                        ch.running = 0;
+                        s
+                    }
+                    None => Vec::new(),
+                };
+                if is_map {
                     let d = self.keep().then(|| {
                         obj([
                             ("index", Value::from(index)),
@@ -1886,24 +1926,23 @@ impl<'a> Step<'a> {
                     });
                     self.emit(failing, EventType::MapIterationFailed, d);
                 }
-                self.set_wait(fid, Await::Children(ch.clone()));
                 let prev = self.exec.next_event_id - 1;
-                for (i, c) in ch.frames.iter().enumerate() {
-                    if let Some(c) = *c {
-                        self.abort_frame(c, failing, true);
-                        if ch.map {
-                            let d = self.keep().then(|| {
-                                obj([
-                                    ("index", Value::from(i)),
-                                    ("name", Value::from(name.clone())),
-                                ])
-                            });
-                            self.emit(prev, EventType::MapIterationAborted, d);
-                        }
-                        self.exec.frames[c] = None;
+                for (i, c) in siblings {
+                    self.abort_frame(c, failing, true);
+                    if is_map {
+                        let d = self.keep().then(|| {
+                            obj([
+                                ("index", Value::from(i)),
+                                ("name", Value::from(name.clone())),
+                            ])
+                        });
+                        self.emit(prev, EventType::MapIterationAborted, d);
+                    }
+                    if let Some(slot) = self.exec.frames.get_mut(c) {
+                        *slot = None;
                     }
                 }
-                let ty = if ch.map {
+                let ty = if is_map {
                     EventType::MapStateFailed
                 } else {
                     EventType::ParallelStateFailed
@@ -1921,15 +1960,25 @@ impl<'a> Step<'a> {
                 );
                 false
             }
-            _ => false,
+            other => {
+                // Not finished after all: put it back.
+                if let Some(slot) = self.exec.frames.get_mut(child) {
+                    *slot = Some(Frame { cur: other, ..child_frame });
+                }
+                false
+            }
         }
     }
 
     fn children_succeeded(&mut self, fid: FrameId) {
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+        let Some(frame) = self.frame_mut(fid) else {
             return;
         };
-        let Await::Children(ch) = &active.wait else {
+        let Cur::Active(mut active) = std::mem::replace(&mut frame.cur, Cur::Done(Value::Null)) else {
+            return;
+        };
+        let Await::Children(ch) = std::mem::replace(&mut active.wait, Await::Timer(0)) else {
+            self.set_cur(fid, Cur::Active(active));
             return;
         };
         let Some(state) = self.state_of(fid, active.state) else {
@@ -1945,12 +1994,9 @@ impl<'a> Step<'a> {
         if let Some(f) = self.frame_mut(fid) {
             f.chain = last;
         }
-        let results: Vec<Value> = ch
-            .results
-            .iter()
-            .map(|r| r.clone().unwrap_or(Value::Null))
-            .collect();
-        if let Err(f) = self.complete_with_result(fid, &state, &active, Value::Array(results)) {
+        let results: Vec<Value> = ch.results.into_iter().map(|r| r.unwrap_or(Value::Null)).collect();
+        if let Err(f) = self.complete_with_result(fid, state, &active, Value::Array(results)) {
+            self.set_cur(fid, Cur::Active(active));
             self.state_failed(fid, f);
         }
     }

@@ -143,7 +143,7 @@ fn into_array(func: Func, v: Cow<'_, Value>) -> Result<Vec<Value>, StatesError> 
 }
 
 /// A number truncated toward zero to a Java `int`.
-fn int_trunc(func: Func, v: &Value) -> Result<i64, StatesError> {
+pub(super) fn int_trunc(func: Func, v: &Value) -> Result<i64, StatesError> {
     let n = v.as_f64().ok_or_else(|| invalid(func))?;
     if !n.is_finite() {
         return Err(invalid(func));
@@ -160,7 +160,7 @@ fn int_trunc(func: Func, v: &Value) -> Result<i64, StatesError> {
 }
 
 /// A number rounded like Java's `Math.round` (half up, toward +infinity).
-fn int_round(func: Func, v: &Value) -> Result<i64, StatesError> {
+pub(super) fn int_round(func: Func, v: &Value) -> Result<i64, StatesError> {
     if let Some(i) = v.as_i64() {
         return Ok(i);
     }
@@ -463,6 +463,9 @@ fn java_map(map: &Map<String, Value>, out: &mut String) {
     }
     out.push('}');
 }
+
+/// The algorithms `States.Hash` accepts.
+pub const HASH_ALGORITHMS: [&str; 5] = ["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"];
 
 fn hash_hex(algorithm: &str, data: &[u8]) -> Option<String> {
     use md5::Digest as _;

@@ -11,14 +11,19 @@
 //! ```
 //!
 //! Calls nest up to 10 levels deep. Unknown function names, bad escapes and
-//! malformed syntax are load-time errors. Everything AWS checks only while
-//! running (argument count, argument types, ranges) fails the state with
+//! malformed syntax are load-time errors, and so is a literal argument that
+//! makes the call fail whatever the input (`States.MathAdd(1, '-1')`, a
+//! `States.Hash` algorithm outside the allowed set, a `States.Format` template
+//! whose placeholders do not match its values, ...; see `check.rs`). What
+//! depends on values read from paths or nested calls (argument types,
+//! ranges) and the argument count fail the state at run time with
 //! `States.Runtime` and the cause `Invalid arguments in States.Name`, which is
 //! how AWS reports it (observed on AWS: e.g. `Invalid arguments in
 //! States.MathAdd`, `... in States.ArrayRange`). An argument path that selects
 //! nothing fails with AWS's "The JSONPath '...' specified for the field '...'
 //! could not be found in the input '...'".
 
+mod check;
 mod functions;
 mod java_random;
 
@@ -293,11 +298,13 @@ impl Parser<'_> {
                 }
             }
         }
-        Ok(Node {
+        let node = Node {
             func,
             args,
             format: format_template,
-        })
+        };
+        check::literals(&node).map_err(ParseError::new)?;
+        Ok(node)
     }
 
     /// One argument; for a string literal also its raw (still escaped) text.

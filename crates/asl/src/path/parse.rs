@@ -611,8 +611,12 @@ impl FilterParser<'_> {
                 Err(format!("unexpected value at position {i} in the filter"))
             }
             c if c.is_ascii_digit() || c == b'-' || c == b'.' => self.number(),
+            // Jayway's `readLiteral` sends anything else to `readNumberLiteral`,
+            // which reads nothing; `new BigDecimal("")` then throws and the
+            // filter does not compile ("Could not compile inline filter"). So an
+            // unquoted word such as `@.k == FooBar` is an invalid path.
             _ => Err(format!(
-                "unexpected character at position {i} in the filter"
+                "unexpected character at position {i} in the filter: a value must be a path, a quoted string, a number, true, false, null, a JSON literal or a /pattern/"
             )),
         }
     }
@@ -750,16 +754,16 @@ impl FilterParser<'_> {
         Ok(Operand::Lit(value))
     }
 
+    /// A number literal. Jayway's `readNumberLiteral` takes the run of digits,
+    /// `-` and `.` (`CharacterIndex.isNumberCharacter`) and hands it to
+    /// `BigDecimal`, so there is no exponent form: `1e5` stops after `1`.
     fn number(&mut self) -> Result<Operand, String> {
         let start = self.pos;
         let mut j = start;
-        while let Some(c) = self.at(j) {
-            let ok = c.is_ascii_digit()
-                || matches!(c, b'-' | b'.' | b'e' | b'E')
-                || (c == b'+' && matches!(self.at(j.wrapping_sub(1)), Some(b'e' | b'E')));
-            if !ok {
-                break;
-            }
+        while self
+            .at(j)
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.'))
+        {
             j += 1;
         }
         let text = self.src.get(start..j).unwrap_or_default();

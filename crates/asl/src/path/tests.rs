@@ -533,3 +533,53 @@ fn never_panics_on_odd_input() {
     assert_eq!(sel("$[-2147483648]", &json!([1])), None);
     assert_eq!(sel("$[:-2147483648]", &json!([1])), Some(json!([])));
 }
+
+/// Jayway 2.x `PathCompiler.readNextToken`: a `[` token must be a quoted
+/// property, an array index/slice, `*`, a `?(...)` filter or a `?`
+/// placeholder; `readArrayToken` only starts on a digit, `-` or `:`. The
+/// Goessner script expression `[(@.length-1)]` (supported by Jayway 1.x's
+/// `analyzeArraySequence`, dropped in 2.0) therefore does not compile.
+#[test]
+fn script_expressions_are_not_jayway_2() {
+    for src in [
+        "$[(@.length-1)].bar",
+        "$[(@.length-1)]",
+        "$.a[(@.length - 1)]",
+        "$..book[(@.length-1)]",
+        "$[ (@.length-1)]",
+    ] {
+        assert!(err(src).contains("could not parse the token"), "{src}");
+    }
+    // The supported spellings of "the last element".
+    assert_eq!(sel("$[-1]", &json!([1, 2, 3])), Some(json!(3)));
+    assert_eq!(sel("$[-1:]", &json!([1, 2, 3])), Some(json!([3])));
+}
+
+/// Jayway 2.x `FilterCompiler.readLiteral`: anything that is not a quote,
+/// `t`/`f` (boolean), `n` (null), `-`, `{`, `[` or `/` goes to
+/// `readNumberLiteral`, which reads digits, `-` and `.` only and builds a
+/// `BigDecimal`; an unquoted word reads as "" and `new BigDecimal("")` throws,
+/// so the filter does not compile.
+#[test]
+fn unquoted_words_in_filters_do_not_compile() {
+    for src in [
+        "$.a[?(@.OutputKey == FooBar)].OutputValue",
+        "$.a[?(@.k == FizzBuzz)]",
+        "$.a[?(@.k == foo)]",
+        "$.a[?(@.k == nope)]",
+        "$.a[?(@.k == trueish)]",
+        "$.a[?(@.k == nullx)]",
+        "$.a[?(@.k == 1e5)]",
+        "$.a[?(@.k == 1-2)]",
+        "$.a[?(FooBar == @.k)]",
+    ] {
+        assert!(Path::parse(src).is_err(), "{src} should not parse");
+    }
+    let doc = json!({"a": [{"k": "FooBar", "v": 1}, {"k": 2.5, "v": 2}, {"k": -0.5, "v": 3}]});
+    assert_eq!(sel("$.a[?(@.k == 'FooBar')].v", &doc), Some(json!([1])));
+    assert_eq!(sel("$.a[?(@.k == \"FooBar\")].v", &doc), Some(json!([1])));
+    // BigDecimal forms Jayway reads: `2.50`, `-.5`, `2.`.
+    assert_eq!(sel("$.a[?(@.k == 2.50)].v", &doc), Some(json!([2])));
+    assert_eq!(sel("$.a[?(@.k == -.5)].v", &doc), Some(json!([3])));
+    assert_eq!(sel("$.a[?(@.k < 3.)].v", &doc), Some(json!([2, 3])));
+}

@@ -8,6 +8,7 @@
 //! the whole history with the recording.
 
 pub mod classify;
+pub mod http;
 pub mod jsonpath;
 pub mod normalise;
 pub mod pyjson;
@@ -47,6 +48,27 @@ pub struct Options {
     pub table: Option<Table>,
 }
 
+/// How entries are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Through [`baton_interp::driver::run`], task outcomes answered from the
+    /// recording, in virtual time.
+    #[default]
+    Driver,
+    /// Through Baton's HTTP API (server, engine and SQLite store started in
+    /// process), see [`http`].
+    Http,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Driver => "driver",
+            Mode::Http => "http",
+        }
+    }
+}
+
 /// How one unit ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -76,33 +98,65 @@ pub struct Report {
     pub entries: Vec<EntryResult>,
     /// Whether the run was restricted by [`Options::filter`].
     pub filtered: bool,
+    /// The mode the entries ran in.
+    pub mode: Mode,
 }
 
-/// The known-failures list: `node-id  # reason` per line.
+/// The known-failures list (`conformance/known-failures.txt`): one entry per
+/// line, `[MODE] node-id  # reason`, where MODE is `driver`, `http` or
+/// `both`; a line without a mode marker is a driver-mode entry.
 #[derive(Debug, Clone, Default)]
 pub struct KnownFailures {
+    /// Driver-mode entries.
     pub ids: BTreeMap<String, String>,
+    /// HTTP-mode entries.
+    pub http: BTreeMap<String, String>,
 }
 
 impl KnownFailures {
     pub fn parse(text: &str) -> KnownFailures {
-        let mut ids = BTreeMap::new();
+        let mut k = KnownFailures::default();
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            let (modes, line) = match line.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                Some(("http", rest)) => ((false, true), rest.trim()),
+                Some(("both", rest)) => ((true, true), rest.trim()),
+                Some(("driver", rest)) => ((true, false), rest.trim()),
+                _ => ((true, false), line),
+            };
             let (id, reason) = match line.find(" #") {
                 Some(p) => (line[..p].trim(), line[p + 2..].trim()),
                 None => (line, ""),
             };
-            ids.insert(id.to_string(), reason.to_string());
+            if modes.0 {
+                k.ids.insert(id.to_string(), reason.to_string());
+            }
+            if modes.1 {
+                k.http.insert(id.to_string(), reason.to_string());
+            }
         }
-        KnownFailures { ids }
+        k
     }
 
+    /// The entries of one mode.
+    pub fn of(&self, mode: Mode) -> &BTreeMap<String, String> {
+        match mode {
+            Mode::Driver => &self.ids,
+            Mode::Http => &self.http,
+        }
+    }
+
+    /// Whether `id` is listed for the driver mode.
     pub fn contains(&self, id: &str) -> bool {
         self.ids.contains_key(id)
+    }
+
+    /// Whether `id` is listed for `mode`.
+    pub fn listed(&self, mode: Mode, id: &str) -> bool {
+        self.of(mode).contains_key(id)
     }
 }
 
@@ -123,7 +177,9 @@ impl Report {
     pub fn unexpected_failures<'a>(&'a self, known: &KnownFailures) -> Vec<&'a EntryResult> {
         self.entries
             .iter()
-            .filter(|e| matches!(e.verdict, Verdict::Fail(_)) && !known.contains(&e.node_id))
+            .filter(|e| {
+                matches!(e.verdict, Verdict::Fail(_)) && !known.listed(self.mode, &e.node_id)
+            })
             .collect()
     }
 
@@ -135,7 +191,7 @@ impl Report {
         let mut seen = std::collections::HashSet::new();
         for e in &self.entries {
             seen.insert(e.node_id.as_str());
-            if known.contains(&e.node_id) && !matches!(e.verdict, Verdict::Fail(_)) {
+            if known.listed(self.mode, &e.node_id) && !matches!(e.verdict, Verdict::Fail(_)) {
                 let what = match &e.verdict {
                     Verdict::Pass => "passes".to_string(),
                     Verdict::Skip(r) => format!("skipped: {r}"),
@@ -145,7 +201,7 @@ impl Report {
             }
         }
         if !filtered {
-            for id in known.ids.keys() {
+            for id in known.of(self.mode).keys() {
                 if !seen.contains(id.as_str()) {
                     out.push(format!("{id} (no such entry)"));
                 }
@@ -205,7 +261,11 @@ impl Report {
                     }
                 }
             }
-            let _ = write!(out, "{folder}: {p} passed, {f} failed, {s} skipped");
+            let _ = write!(
+                out,
+                "[{}] {folder}: {p} passed, {f} failed, {s} skipped",
+                self.mode.as_str()
+            );
             if !reasons.is_empty() {
                 let mut rs: Vec<(&str, usize)> = reasons.into_iter().collect();
                 rs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -216,7 +276,7 @@ impl Report {
             if verbose {
                 for e in entries {
                     if let Verdict::Fail(diff) = &e.verdict {
-                        let tag = if known.contains(&e.node_id) {
+                        let tag = if known.listed(self.mode, &e.node_id) {
                             " [known]"
                         } else {
                             ""
@@ -241,8 +301,9 @@ impl Report {
                 a.1 + e.intrinsic_executions.1,
             )
         });
-        let _ = writeln!(out, "choice cases: {cp} passed, {cf} failed");
-        let _ = writeln!(out, "intrinsic executions: {ip} passed, {ifl} failed");
+        let m = self.mode.as_str();
+        let _ = writeln!(out, "[{m}] choice cases: {cp} passed, {cf} failed");
+        let _ = writeln!(out, "[{m}] intrinsic executions: {ip} passed, {ifl} failed");
         let unexpected = self.unexpected_failures(known);
         let listed_failing = self
             .entries
@@ -252,27 +313,52 @@ impl Report {
             - unexpected.len();
         let _ = writeln!(
             out,
-            "known failures: {listed_failing} listed failing, {} unlisted failing",
+            "[{m}] known failures: {listed_failing} listed failing, {} unlisted failing",
             unexpected.len()
         );
         if !verbose {
             for e in unexpected.iter().take(20) {
-                let _ = writeln!(out, "  unlisted failure: {}", e.node_id);
+                let _ = writeln!(out, "  [{m}] unlisted failure: {}", e.node_id);
             }
         }
         let stale = self.stale_known_failures(known, self.filtered);
         let _ = writeln!(
             out,
-            "known failures listed but not failing: {}",
+            "[{m}] known failures listed but not failing: {}",
             stale.len()
         );
         for s in &stale {
-            let _ = writeln!(out, "  listed but not failing: {s}");
+            let _ = writeln!(out, "  [{m}] listed but not failing: {s}");
         }
         let (p, f, s) = self.counts();
         let _ = write!(out, "{p} passed, {f} failed, {s} skipped");
         out
     }
+}
+
+/// The reports of several modes: each mode's report, a per-mode counts line
+/// (`driver: N passed, M failed, K skipped`), and last the sum over the modes
+/// as `N passed, M failed, K skipped`.
+pub fn render_all(reports: &[Report], verbose: bool, known: &KnownFailures) -> String {
+    let mut out = String::new();
+    let mut sum = (0, 0, 0);
+    for r in reports {
+        let text = r.render(verbose, known);
+        let body = text.rsplit_once('\n').map_or("", |(b, _)| b);
+        out.push_str(body);
+        out.push('\n');
+    }
+    for r in reports {
+        let (p, f, s) = r.counts();
+        sum = (sum.0 + p, sum.1 + f, sum.2 + s);
+        let _ = writeln!(
+            out,
+            "{}: {p} passed, {f} failed, {s} skipped",
+            r.mode.as_str()
+        );
+    }
+    let _ = write!(out, "{} passed, {} failed, {} skipped", sum.0, sum.1, sum.2);
+    out
 }
 
 /// Test function metadata from INDEX.json.
@@ -298,8 +384,14 @@ struct Index {
 }
 
 /// Runs the suite at `root` (a folder laid out like
-/// `shared/suites/localstack-stepfunctions`).
+/// `shared/suites/localstack-stepfunctions`) in the driver mode.
 pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
+    run_mode(root, options, Mode::Driver)
+}
+
+/// Runs the suite at `root` in `mode`. The HTTP mode starts Baton in process
+/// for the run and replays entries on several threads.
+pub fn run_mode(root: &Path, options: &Options, mode: Mode) -> anyhow::Result<Report> {
     let index_path = root.join("INDEX.json");
     let text = std::fs::read_to_string(&index_path)
         .with_context(|| format!("cannot read {}", index_path.display()))?;
@@ -309,57 +401,163 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Report> {
         Some(t) => t.clone(),
         None => Table::parse(table::EMBEDDED).context("embedded substitutions table")?,
     };
+    let scripts = http::api::Scripts::parse(http::api::EMBEDDED).context("embedded API scripts")?;
     let mut snapshots: HashMap<String, Option<Map<String, Value>>> = HashMap::new();
-    let mut report = Report {
-        filtered: options.filter.is_some(),
-        ..Report::default()
-    };
+    // Every entry of the run, in index order.
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     for (test_id, test) in &index.tests {
         let validated = test
             .markers
             .iter()
             .chain(&test.class_markers)
             .any(|m| m == "markers.aws.validated");
-        let snapshot = match &test.snapshot_file {
-            Some(f) => snapshots
-                .entry(f.clone())
-                .or_insert_with(|| {
-                    let path = root.join(f.strip_prefix(PREFIX).unwrap_or(f));
-                    std::fs::read_to_string(path)
-                        .ok()
-                        .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
-                })
-                .as_ref(),
-            None => None,
-        };
+        if let Some(f) = &test.snapshot_file {
+            snapshots.entry(f.clone()).or_insert_with(|| {
+                let path = root.join(f.strip_prefix(PREFIX).unwrap_or(f));
+                std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
+            });
+        }
         for node_id in test.snapshot_keys.keys() {
             if let Some(filter) = &options.filter
                 && !node_id.contains(filter.as_str())
             {
                 continue;
             }
-            let folder = folder_of(node_id);
-            let mut result = EntryResult {
-                node_id: node_id.clone(),
-                folder,
-                verdict: Verdict::Pass,
-                cases: (0, 0),
-                intrinsic_executions: (0, 0),
-            };
-            let entry = snapshot
-                .and_then(|s| s.get(node_id))
-                .and_then(|e| e.get("recorded-content"));
-            result.verdict = if !validated {
-                Verdict::Skip("not aws.validated".into())
-            } else if let Some(Value::Object(recorded)) = entry {
-                run_entry(root, test_id, test, node_id, recorded, &table, &mut result)
-            } else {
-                Verdict::Skip("snapshot entry not in suite".into())
-            };
-            report.entries.push(result);
+            jobs.push(Job {
+                test_id,
+                test,
+                node_id,
+                validated,
+            });
         }
     }
-    Ok(report)
+    let server = match mode {
+        Mode::Driver => None,
+        Mode::Http => Some(http::server::Server::start(http::server::TIME_SCALE)?),
+    };
+    let http_ctx = server.as_ref().map(|s| http::Http::new(s.addr));
+    let exec = match &http_ctx {
+        Some(h) => Exec::Http(h),
+        None => Exec::Driver,
+    };
+    let ctx = RunCtx {
+        root,
+        table: &table,
+        scripts: &scripts,
+        snapshots: &snapshots,
+        exec,
+    };
+    let results: Vec<EntryResult> = match exec {
+        Exec::Driver => jobs.iter().map(|j| run_job(&ctx, j)).collect(),
+        Exec::Http(_) => {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let slots: std::sync::Mutex<Vec<Option<EntryResult>>> =
+                std::sync::Mutex::new(vec![None; jobs.len()]);
+            let threads = std::thread::available_parallelism()
+                .map_or(4, |n| n.get() * 4)
+                .clamp(4, 16);
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else { break };
+                            let r = run_job(&ctx, job);
+                            if let Ok(mut s) = slots.lock()
+                                && let Some(slot) = s.get_mut(i)
+                            {
+                                *slot = Some(r);
+                            }
+                        }
+                    });
+                }
+            });
+            slots
+                .into_inner()
+                .map_err(|_| anyhow!("a replay thread panicked"))?
+                .into_iter()
+                .zip(&jobs)
+                .map(|(r, j)| {
+                    r.unwrap_or_else(|| EntryResult {
+                        node_id: j.node_id.clone(),
+                        folder: folder_of(j.node_id),
+                        verdict: Verdict::Fail("runner: the replay thread panicked".into()),
+                        cases: (0, 0),
+                        intrinsic_executions: (0, 0),
+                    })
+                })
+                .collect()
+        }
+    };
+    drop(server);
+    Ok(Report {
+        entries: results,
+        filtered: options.filter.is_some(),
+        mode,
+    })
+}
+
+/// One snapshot entry to replay.
+struct Job<'a> {
+    test_id: &'a str,
+    test: &'a IndexTest,
+    node_id: &'a String,
+    validated: bool,
+}
+
+/// How executions run.
+#[derive(Clone, Copy)]
+enum Exec<'a> {
+    Driver,
+    Http(&'a http::Http),
+}
+
+/// What every entry of a run shares.
+struct RunCtx<'a> {
+    root: &'a Path,
+    table: &'a Table,
+    scripts: &'a http::api::Scripts,
+    snapshots: &'a HashMap<String, Option<Map<String, Value>>>,
+    exec: Exec<'a>,
+}
+
+fn run_job(ctx: &RunCtx<'_>, job: &Job<'_>) -> EntryResult {
+    let mut result = EntryResult {
+        node_id: job.node_id.clone(),
+        folder: folder_of(job.node_id),
+        verdict: Verdict::Pass,
+        cases: (0, 0),
+        intrinsic_executions: (0, 0),
+    };
+    let entry = job
+        .test
+        .snapshot_file
+        .as_ref()
+        .and_then(|f| ctx.snapshots.get(f))
+        .and_then(Option::as_ref)
+        .and_then(|s| s.get(job.node_id))
+        .and_then(|e| e.get("recorded-content"));
+    result.verdict = if !job.validated {
+        Verdict::Skip("not aws.validated".into())
+    } else if let Some(Value::Object(recorded)) = entry {
+        let test = job.test;
+        match ctx.exec {
+            Exec::Http(h) if ctx.scripts.lookup(job.node_id).is_some() => http::api::run(
+                h,
+                ctx.root,
+                ctx.scripts,
+                job.node_id,
+                recorded,
+                &test.skip_snapshot_verify_paths,
+            ),
+            _ => run_entry(ctx, job.test_id, test, job.node_id, recorded, &mut result),
+        }
+    } else {
+        Verdict::Skip("snapshot entry not in suite".into())
+    };
+    result
 }
 
 /// `v2/<folder>` of a node id (the file stem for files directly in `v2/`).
@@ -387,20 +585,20 @@ fn history_index(k: &str) -> usize {
 }
 
 fn run_entry(
-    root: &Path,
+    ctx: &RunCtx<'_>,
     test_id: &str,
     test: &IndexTest,
     node_id: &str,
     recorded: &Map<String, Value>,
-    table: &Table,
     result: &mut EntryResult,
 ) -> Verdict {
+    let root = ctx.root;
     if node_id.contains("/v2/test_state/") || recorded.contains_key("test_case_response") {
         return Verdict::Skip("TestState API".into());
     }
-    let subst = table.lookup(node_id);
+    let subst = ctx.table.lookup(node_id);
     if recorded.contains_key("cases") {
-        return run_choice_cases(root, node_id, recorded, subst, result);
+        return run_choice_cases(root, ctx.exec, node_id, recorded, subst, result);
     }
     let mut keys: Vec<&String> = recorded
         .iter()
@@ -430,6 +628,64 @@ fn run_entry(
     let Ok(mut text) = std::fs::read_to_string(&template_path) else {
         return Verdict::Skip("template not found".into());
     };
+    // Activity tests: the activity is created (HTTP mode) and its ARN put
+    // into the template.
+    let mut activity: Option<(String, String)> = None;
+    let mut activity_output: Option<Value> = None;
+    if let Some(spec) = subst.and_then(|s| s.activity.as_ref()) {
+        let Exec::Http(h) = ctx.exec else {
+            return Verdict::Skip("needs activities".into());
+        };
+        let Ok(mut v) = serde_json::from_str::<Value>(&text) else {
+            return Verdict::Skip("template not strict JSON".into());
+        };
+        let name = format!("activity-baton{:05}", h.next());
+        let mut client = h.client();
+        let created = match http::call(
+            &mut client,
+            "CreateActivity",
+            serde_json::json!({"name": name}),
+        ) {
+            Ok(r) if r.ok() => r,
+            Ok(r) => {
+                return Verdict::Fail(format!("CreateActivity answered {} {}", r.status, r.body));
+            }
+            Err(e) => return Verdict::Fail(format!("runner: {e}")),
+        };
+        let arn = created
+            .body
+            .get("activityArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut out = http::boto_response(&created);
+        http::dates_to_placeholder(&mut out);
+        activity_output = Some(out);
+        if spec.deleted {
+            match http::call(
+                &mut client,
+                "DeleteActivity",
+                serde_json::json!({"activityArn": arn}),
+            ) {
+                Ok(r) if r.ok() => {}
+                Ok(r) => {
+                    return Verdict::Fail(format!(
+                        "DeleteActivity answered {} {}",
+                        r.status, r.body
+                    ));
+                }
+                Err(e) => return Verdict::Fail(format!("runner: {e}")),
+            }
+        }
+        match v.pointer_mut(&spec.resource) {
+            Some(slot) => *slot = Value::String(arn.clone()),
+            None => {
+                return Verdict::Fail(format!("substitutions table: nothing at {}", spec.resource));
+            }
+        }
+        text = pyjson::dumps(&v);
+        activity = Some((arn, name));
+    }
     if let Some(s) = subst {
         for (from, to) in &s.replace {
             text = text.replace(from.as_str(), to);
@@ -458,7 +714,7 @@ fn run_entry(
     if features.distributed_map {
         return Verdict::Skip("Distributed Map".into());
     }
-    if features.activity {
+    if features.activity && activity.is_none() {
         return Verdict::Skip("needs activities".into());
     }
 
@@ -489,6 +745,19 @@ fn run_entry(
             }
             Err(service) => return Verdict::Skip(format!("needs {service} integration")),
         };
+        if let Exec::Http(_) = ctx.exec
+            && let Some(a) = answers.iter().find(|a| a.service != "activity")
+        {
+            return Verdict::Skip(match a.service.as_str() {
+                // Built in the engine, but the tests' child machines and
+                // resources are not created by the runner.
+                "states" | "sfn" => format!(
+                    "needs {} resources set up (child state machines, activities)",
+                    a.service
+                ),
+                other => format!("needs {other} integration"),
+            });
+        }
         plans.push((Some(key.to_string()), input, answers));
     }
     if plans.is_empty()
@@ -526,56 +795,26 @@ fn run_entry(
         .filter(|r| !r.starts_with("arn:"))
         .unwrap_or("snf_role_arn")
         .to_string();
-    let mut ours_raw: HashMap<String, Value> = HashMap::new();
-    let mut exec_names = Vec::new();
-    for (i, (key, input, answers)) in plans.into_iter().enumerate() {
-        let exec_name = format!(
-            "{:08x}-0000-4000-8000-{:012x}",
-            0xba70_0000u32 + i as u32,
-            i
-        );
-        let start = StartContext {
-            execution_arn: format!(
-                "arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}:{exec_name}"
-            ),
-            execution_name: exec_name.clone(),
-            state_machine_arn: format!(
-                "arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}"
-            ),
-            state_machine_name: MACHINE_NAME.into(),
-            role_arn: ROLE_ARN.into(),
-            input: input.value,
-            input_text: Some(input.text),
-            region: REGION.into(),
-            keep_history: true,
-            history_cap: true,
-            redrive_count: 0,
-        };
-        let mut handler = tasks::RecordedTasks::new(answers);
-        handler.param_normalisers = vec![
-            (ROLE_ARN.into(), role_replacement.clone()),
-            (MACHINE_NAME.into(), "<ArnPart_0idx>".into()),
-            (exec_name.clone(), execution_placeholder(subst, i)),
-            (REGION.into(), "<region>".into()),
-            ("arn:aws:".into(), "arn:<partition>:".into()),
-        ];
-        let mut env = FixedEnv::new(START_MS, 0x5eed_0000 + i as u64);
-        let outcome = driver::run(
-            &definition,
-            start.clone(),
-            &mut handler,
-            &mut env,
-            &RunOptions::default(),
-        );
-        if i == 0
-            && let Some(k) = describe_key
-        {
-            ours_raw.insert(k.into(), describe_response(&start, &outcome));
+    let (mut ours_raw, exec_names, machine_name) = match ctx.exec {
+        Exec::Driver => {
+            let (raw, names) =
+                driver_executions(&definition, plans, describe_key, subst, &role_replacement);
+            (raw, names, MACHINE_NAME.to_string())
         }
-        if let Some(key) = key {
-            ours_raw.insert(key, history_response(&outcome.events));
-        }
-        exec_names.push(exec_name);
+        Exec::Http(h) => match http_executions(
+            h,
+            &text,
+            recorded,
+            plans,
+            describe_key,
+            activity.as_ref().map(|a| a.0.as_str()),
+        ) {
+            Ok(x) => x,
+            Err(v) => return v,
+        },
+    };
+    if let Some(out) = activity_output {
+        ours_raw.insert("create_activity_output".into(), out);
     }
     // The snapshot library transforms the matched keys together, in the order
     // the test matched them (the recording's order).
@@ -586,6 +825,16 @@ fn run_entry(
         }
     }
     let (mut extras, mut late_extras) = (Vec::new(), Vec::new());
+    if let Some((arn, name)) = &activity {
+        extras.push(normalise::Extra::Literal {
+            from: arn.clone(),
+            to: "activity_arn".into(),
+        });
+        extras.push(normalise::Extra::Literal {
+            from: name.clone(),
+            to: "activity_name".into(),
+        });
+    }
     for t in subst.map(|s| s.transformers.as_slice()).unwrap_or_default() {
         match t.to_extra() {
             (e, false) => extras.push(e),
@@ -595,7 +844,7 @@ fn run_entry(
     let setup = Setup {
         role_arn: ROLE_ARN.into(),
         role_replacement,
-        state_machine_name: Some(MACHINE_NAME.into()),
+        state_machine_name: Some(machine_name),
         execution_names: exec_names
             .into_iter()
             .enumerate()
@@ -631,7 +880,8 @@ fn run_entry(
         let (Some(a), Some(b)) = (expected.get(k), ours.get(k)) else {
             continue;
         };
-        let is_describe = describe_key == Some(k.as_str());
+        // DescribeExecution and CreateActivity responses are single values.
+        let is_describe = describe_key == Some(k.as_str()) || k == "create_activity_output";
         let diff = if is_describe {
             value_diff(a, b)
         } else {
@@ -651,13 +901,188 @@ fn run_entry(
             }
         }
     }
-    result.intrinsic_executions =
-        intrinsic_counts(node_id, history_passed, keys.len() - history_passed);
+    result.intrinsic_executions = intrinsic_counts(
+        node_id,
+        history_passed,
+        keys.len().saturating_sub(history_passed),
+    );
+    let compared = compared + usize::from(activity.is_some());
     match first_diff {
         None if passed == compared => Verdict::Pass,
         None => Verdict::Fail(format!("compared {passed} of {compared} responses")),
         Some(d) => Verdict::Fail(d),
     }
+}
+
+/// Runs the planned executions through the interpreter's driver; returns
+/// the raw responses by match key and the execution names.
+fn driver_executions(
+    definition: &baton_asl::Definition,
+    plans: Vec<(Option<String>, Input, Vec<tasks::Recorded>)>,
+    describe_key: Option<&str>,
+    subst: Option<&table::Entry>,
+    role_replacement: &str,
+) -> (HashMap<String, Value>, Vec<String>) {
+    let mut ours_raw: HashMap<String, Value> = HashMap::new();
+    let mut exec_names = Vec::new();
+    for (i, (key, input, answers)) in plans.into_iter().enumerate() {
+        let exec_name = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            0xba70_0000u32 + i as u32,
+            i
+        );
+        let start = StartContext {
+            execution_arn: format!(
+                "arn:aws:states:{REGION}:{ACCOUNT}:execution:{MACHINE_NAME}:{exec_name}"
+            ),
+            execution_name: exec_name.clone(),
+            state_machine_arn: format!(
+                "arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{MACHINE_NAME}"
+            ),
+            state_machine_name: MACHINE_NAME.into(),
+            role_arn: ROLE_ARN.into(),
+            input: input.value,
+            input_text: Some(input.text),
+            region: REGION.into(),
+            keep_history: true,
+            history_cap: true,
+            redrive_count: 0,
+        };
+        let mut handler = tasks::RecordedTasks::new(answers);
+        handler.param_normalisers = vec![
+            (ROLE_ARN.into(), role_replacement.to_string()),
+            (MACHINE_NAME.into(), "<ArnPart_0idx>".into()),
+            (exec_name.clone(), execution_placeholder(subst, i)),
+            (REGION.into(), "<region>".into()),
+            ("arn:aws:".into(), "arn:<partition>:".into()),
+        ];
+        let mut env = FixedEnv::new(START_MS, 0x5eed_0000 + i as u64);
+        let outcome = driver::run(
+            definition,
+            start.clone(),
+            &mut handler,
+            &mut env,
+            &RunOptions::default(),
+        );
+        if i == 0
+            && let Some(k) = describe_key
+        {
+            ours_raw.insert(k.into(), describe_response(&start, &outcome));
+        }
+        if let Some(key) = key {
+            ours_raw.insert(key, history_response(&outcome.events));
+        }
+        exec_names.push(exec_name);
+    }
+    (ours_raw, exec_names)
+}
+
+/// Raw responses by match key, execution names, state machine name.
+type HttpRun = (HashMap<String, Value>, Vec<String>, String);
+
+/// Runs the planned executions through Baton's HTTP API: creates the state
+/// machine, starts each execution (with its activity worker when the
+/// recording started activity tasks), waits for its end and reads its
+/// history; returns the raw responses by match key, the execution names and
+/// the state machine's name.
+fn http_executions(
+    h: &http::Http,
+    definition: &str,
+    recorded: &Map<String, Value>,
+    plans: Vec<(Option<String>, Input, Vec<tasks::Recorded>)>,
+    describe_key: Option<&str>,
+    activity_arn: Option<&str>,
+) -> Result<HttpRun, Verdict> {
+    let mut client = h.client();
+    let machine = format!("BatonConformance{:05}", h.next());
+    let created = http::call(
+        &mut client,
+        "CreateStateMachine",
+        serde_json::json!({"name": machine, "definition": definition, "roleArn": ROLE_ARN}),
+    )
+    .map_err(|e| Verdict::Fail(format!("runner: {e}")))?;
+    if !created.ok() {
+        return Err(Verdict::Fail(match created.error_code() {
+            Some("InvalidDefinition") => format!(
+                "definition rejected (AWS accepted it): {}",
+                created.error_message().unwrap_or("")
+            ),
+            _ => format!(
+                "CreateStateMachine answered {} {}",
+                created.status, created.body
+            ),
+        }));
+    }
+    let sm_arn = created
+        .body
+        .get("stateMachineArn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut ours_raw = HashMap::new();
+    let mut exec_names = Vec::new();
+    for (i, (key, input, _answers)) in plans.into_iter().enumerate() {
+        let exec_name = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            0xba70_0000u32 + i as u32,
+            i
+        );
+        let events: &[Value] = key
+            .as_deref()
+            .and_then(|k| recorded.get(k))
+            .and_then(|h| h.get("events"))
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        let worker = match activity_arn {
+            Some(arn) => http::ActivityWorker::start(h, arn.to_string(), events)
+                .map_err(|e| Verdict::Fail(format!("runner: {e}")))?,
+            None => None,
+        };
+        let started = http::call(
+            &mut client,
+            "StartExecution",
+            serde_json::json!({"stateMachineArn": sm_arn, "name": exec_name, "input": input.text}),
+        )
+        .map_err(|e| Verdict::Fail(format!("runner: {e}")))?;
+        if !started.ok() {
+            return Err(Verdict::Fail(format!(
+                "StartExecution answered {} {}",
+                started.status, started.body
+            )));
+        }
+        let exec_arn = started
+            .body
+            .get("executionArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let described = http::await_end(&mut client, &exec_arn);
+        let worker_result = worker.map_or(Ok(()), http::ActivityWorker::finish);
+        let described = described.map_err(|e| Verdict::Fail(format!("runner: {e}")))?;
+        worker_result.map_err(|e| Verdict::Fail(format!("runner: activity worker: {e}")))?;
+        if i == 0
+            && let Some(k) = describe_key
+        {
+            let mut v = http::boto_response(&described);
+            http::dates_to_placeholder(&mut v);
+            ours_raw.insert(k.to_string(), v);
+        }
+        if let Some(key) = key {
+            let hist = http::history(&mut client, &exec_arn)
+                .map_err(|e| Verdict::Fail(format!("runner: {e}")))?;
+            if !hist.ok() {
+                return Err(Verdict::Fail(format!(
+                    "GetExecutionHistory answered {} {}",
+                    hist.status, hist.body
+                )));
+            }
+            let mut v = http::boto_response(&hist);
+            http::dates_to_placeholder(&mut v);
+            ours_raw.insert(key, v);
+        }
+        exec_names.push(exec_name);
+    }
+    Ok((ours_raw, exec_names, machine))
 }
 
 /// What execution `i`'s name becomes in the recording.
@@ -999,6 +1424,7 @@ fn short(v: &Value) -> String {
 /// from the template, comparing the recorded `{input, output}` pairs.
 fn run_choice_cases(
     root: &Path,
+    exec: Exec<'_>,
     node_id: &str,
     recorded: &Map<String, Value>,
     subst: Option<&table::Entry>,
@@ -1070,7 +1496,10 @@ fn run_choice_cases(
         } else {
             base.clone()
         };
-        let output = run_case(&def_text, input_value.clone(), i);
+        let output = match exec {
+            Exec::Driver => run_case(&def_text, input_value.clone(), i),
+            Exec::Http(h) => run_case_http(h, &def_text, &input_value),
+        };
         let mut case_obj = Map::new();
         case_obj.insert("input".into(), Value::String(pyjson::dumps(&input_value)));
         case_obj.insert("output".into(), output);
@@ -1127,6 +1556,72 @@ fn run_choice_cases(
     match first {
         None => Verdict::Pass,
         Some(d) => Verdict::Fail(d),
+    }
+}
+
+/// Runs one Choice case through the HTTP API (a state machine per case, as
+/// the test does); the value is the execution's output text, or an error
+/// marker.
+fn run_case_http(h: &http::Http, def_text: &str, input: &Value) -> Value {
+    let mut client = h.client();
+    let name = format!("BatonChoice{:05}", h.next());
+    let created = match http::call(
+        &mut client,
+        "CreateStateMachine",
+        serde_json::json!({"name": name, "definition": def_text, "roleArn": ROLE_ARN}),
+    ) {
+        Ok(r) => r,
+        Err(e) => return Value::String(format!("<runner: {e}>")),
+    };
+    if !created.ok() {
+        return Value::String(format!(
+            "<definition rejected: {}>",
+            created.error_message().unwrap_or("")
+        ));
+    }
+    let arn = created
+        .body
+        .get("stateMachineArn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let started = match http::call(
+        &mut client,
+        "StartExecution",
+        serde_json::json!({"stateMachineArn": arn, "input": pyjson::dumps(input)}),
+    ) {
+        Ok(r) if r.ok() => r,
+        Ok(r) => {
+            return Value::String(format!("<StartExecution answered {} {}>", r.status, r.body));
+        }
+        Err(e) => return Value::String(format!("<runner: {e}>")),
+    };
+    let exec_arn = started
+        .body
+        .get("executionArn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let described = match http::await_end(&mut client, &exec_arn) {
+        Ok(d) => d,
+        Err(e) => return Value::String(format!("<runner: {e}>")),
+    };
+    match described.body.get("status").and_then(Value::as_str) {
+        Some("SUCCEEDED") => described.body.get("output").cloned().unwrap_or(Value::Null),
+        other => Value::String(format!(
+            "<execution {}: {} {}>",
+            other.unwrap_or("?"),
+            described
+                .body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            described
+                .body
+                .get("cause")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        )),
     }
 }
 
@@ -1226,6 +1721,13 @@ mod tests {
             Some("reason here")
         );
         KnownFailures::parse(KNOWN_FAILURES);
+        let k = KnownFailures::parse(
+            "[http] h.py::C::t  # r1\n[both] b.py::C::t[x]  # r2\n[driver] d.py::C::t\n",
+        );
+        assert!(k.listed(Mode::Http, "h.py::C::t") && !k.listed(Mode::Driver, "h.py::C::t"));
+        assert!(k.listed(Mode::Http, "b.py::C::t[x]") && k.listed(Mode::Driver, "b.py::C::t[x]"));
+        assert!(k.listed(Mode::Driver, "d.py::C::t") && !k.listed(Mode::Http, "d.py::C::t"));
+        assert_eq!(k.http.get("b.py::C::t[x]").map(String::as_str), Some("r2"));
     }
 
     #[test]
@@ -1246,8 +1748,20 @@ mod tests {
         }
         let text = r.render(true, &KnownFailures::default());
         assert_eq!(text.lines().last(), Some("1 passed, 1 failed, 1 skipped"));
-        assert!(text.contains("assign: 0 passed, 0 failed, 1 skipped (JSONata: 1)"));
-        assert!(text.contains("base: 1 passed, 1 failed, 0 skipped"));
+        assert!(text.contains("[driver] assign: 0 passed, 0 failed, 1 skipped (JSONata: 1)"));
+        assert!(text.contains("[driver] base: 1 passed, 1 failed, 0 skipped"));
+        let mut h = r.clone();
+        h.mode = Mode::Http;
+        let all = render_all(&[r, h], false, &KnownFailures::default());
+        let last: Vec<&str> = all.lines().rev().take(3).collect();
+        assert_eq!(
+            last,
+            [
+                "2 passed, 2 failed, 2 skipped",
+                "http: 1 passed, 1 failed, 1 skipped",
+                "driver: 1 passed, 1 failed, 1 skipped"
+            ]
+        );
     }
 
     #[test]

@@ -56,6 +56,24 @@ pub struct Entry {
     /// `RegexTransformer(execution_name, "<execution-name>")`).
     #[serde(default)]
     pub execution_names: Vec<String>,
+    /// Activity tests: the test creates an activity (`create_activity`,
+    /// matched as `create_activity_output`), registers
+    /// `RegexTransformer(activity_arn, "activity_arn")` and
+    /// `RegexTransformer(activity_name, "activity_name")`, and puts the
+    /// activity's ARN at this JSON pointer of the template. Replayed in the
+    /// HTTP mode only.
+    #[serde(default)]
+    pub activity: Option<ActivitySpec>,
+}
+
+/// See [`Entry::activity`].
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ActivitySpec {
+    /// JSON pointer of the Task's `Resource`.
+    pub resource: String,
+    /// The test deletes the activity before the execution.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 impl Entry {

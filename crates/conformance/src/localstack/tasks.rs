@@ -12,6 +12,8 @@ use baton_interp::driver::{TaskAnswer, TaskHandler, TaskRequest};
 /// One recorded task and its outcome.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// `lambda`, `sqs`, `activity`, ... (see [`service_of`]).
+    pub service: String,
     pub state_name: Option<String>,
     pub parameters: Option<Value>,
     pub answer: TaskAnswer,
@@ -126,6 +128,7 @@ pub fn derive(events: &[Value]) -> Result<Vec<Recorded>, String> {
     Ok(pending
         .into_iter()
         .map(|p| Recorded {
+            service: service_of(p.resource_type.as_deref(), p.kind),
             state_name: p.state_name,
             parameters: p.parameters,
             // No recorded outcome: the execution ended first (aborted,
