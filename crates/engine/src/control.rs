@@ -102,7 +102,9 @@ pub struct ValidationReport {
 pub struct MachineConfig {
     pub logging_configuration: Value,
     pub tracing_configuration: Value,
-    pub encryption_configuration: Value,
+    /// Shown only when set: AWS's recorded DescribeStateMachine answers of
+    /// machines created without one have no `encryptionConfiguration`.
+    pub encryption_configuration: Option<Value>,
     pub description: Option<String>,
 }
 
@@ -111,7 +113,7 @@ impl Default for MachineConfig {
         Self {
             logging_configuration: json!({"level": "OFF", "includeExecutionData": false}),
             tracing_configuration: json!({"enabled": false}),
-            encryption_configuration: json!({"type": "AWS_OWNED_KEY"}),
+            encryption_configuration: None,
             description: None,
         }
     }
@@ -130,7 +132,7 @@ impl MachineConfig {
                 cfg.tracing_configuration = v.clone();
             }
             if let Some(v @ Value::Object(_)) = m.get("encryptionConfiguration") {
-                cfg.encryption_configuration = v.clone();
+                cfg.encryption_configuration = Some(v.clone());
             }
             if let Some(Value::String(s)) = m.get("description") {
                 cfg.description = Some(s.clone());
@@ -150,10 +152,9 @@ impl MachineConfig {
             "tracingConfiguration".into(),
             self.tracing_configuration.clone(),
         );
-        m.insert(
-            "encryptionConfiguration".into(),
-            self.encryption_configuration.clone(),
-        );
+        if let Some(e) = &self.encryption_configuration {
+            m.insert("encryptionConfiguration".into(), e.clone());
+        }
         if let Some(d) = &self.description {
             m.insert("description".into(), Value::String(d.clone()));
         }
@@ -527,7 +528,7 @@ impl Engine {
             cfg.tracing_configuration = normalise_tracing(t)?;
         }
         if let Some(e) = &req.encryption_configuration {
-            cfg.encryption_configuration = normalise_encryption(e)?;
+            cfg.encryption_configuration = Some(normalise_encryption(e)?);
         }
         check_definition(&req.definition, req.machine_type)?;
         check_tags(&req.tags)?;
@@ -657,7 +658,7 @@ impl Engine {
                 cfg.tracing_configuration = normalise_tracing(t)?;
             }
             if let Some(e) = &req.encryption_configuration {
-                cfg.encryption_configuration = normalise_encryption(e)?;
+                cfg.encryption_configuration = Some(normalise_encryption(e)?);
             }
             let now = self.now_ms();
             let content = RevisionContent {

@@ -61,6 +61,13 @@ impl StartContext {
 pub trait TokenMinter {
     /// A token for `task` (attempt `attempt`) of the execution `execution_arn`.
     fn mint(&mut self, execution_arn: &str, task: TaskId, attempt: u32) -> String;
+
+    /// Whether a Task's resource can be scheduled; `Err` carries AWS's reason
+    /// (e.g. `The activity <arn> does not exist.`), which fails the state
+    /// with `States.Runtime` before anything is scheduled.
+    fn check_resource(&mut self, _resource: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Unsigned tokens for in-process runs: `<execution arn>#<task id>#<attempt>`

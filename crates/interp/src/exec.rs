@@ -526,9 +526,13 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// StopExecution: AWS records only ExecutionAborted (previousEventId 0),
+    /// no aborted state.
     fn stop(&mut self, error: Option<String>, cause: Option<String>) {
-        self.abort_all();
-        let prev = self.exec.next_event_id - 1;
+        if let Some(root) = self.exec.frames.iter().position(Option::is_some) {
+            self.abort_frame(root, 0, false);
+        }
+        let prev = 0;
         let mut d = Map::new();
         if let Some(e) = &error {
             d.insert("error".into(), Value::from(e.clone()));
@@ -1144,6 +1148,9 @@ impl<'a> Step<'a> {
             return Ok(());
         };
         let kind = resource::classify(&task.resource);
+        if let Err(reason) = self.tokens.check_resource(&task.resource) {
+            return Err(self.runtime(&active, state, reason).into());
+        }
         let task_id = self.exec.next_task;
         self.exec.next_task += 1;
         let token = kind.needs_token(&task.resource).then(|| {
@@ -1796,7 +1803,10 @@ impl<'a> Step<'a> {
             let input = match &map.item_selector {
                 Some(t) => {
                     let ctx = self.context_object(fid, state, &meta, None, Some((index, &item)));
-                    let effective = self.children_mut(fid).map(|ch| std::mem::take(&mut ch.effective)).unwrap_or_default();
+                    let effective = self
+                        .children_mut(fid)
+                        .map(|ch| std::mem::take(&mut ch.effective))
+                        .unwrap_or_default();
                     let r = {
                         let vars = FrameVars {
                             exec: self.exec,
@@ -1908,7 +1918,12 @@ impl<'a> Step<'a> {
                 let siblings: Vec<(usize, FrameId)> = match self.children_mut(fid) {
                     Some(ch) => {
                         ch.frames[index] = None;
-                        let s = ch.frames.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i, c))).collect();
+                        let s = ch
+                            .frames
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, c)| c.map(|c| (i, c)))
+                            .collect();
                         for f in ch.frames.iter_mut() {
                             *f = None;
                         }
@@ -1963,7 +1978,10 @@ impl<'a> Step<'a> {
             other => {
                 // Not finished after all: put it back.
                 if let Some(slot) = self.exec.frames.get_mut(child) {
-                    *slot = Some(Frame { cur: other, ..child_frame });
+                    *slot = Some(Frame {
+                        cur: other,
+                        ..child_frame
+                    });
                 }
                 false
             }
@@ -1974,7 +1992,8 @@ impl<'a> Step<'a> {
         let Some(frame) = self.frame_mut(fid) else {
             return;
         };
-        let Cur::Active(mut active) = std::mem::replace(&mut frame.cur, Cur::Done(Value::Null)) else {
+        let Cur::Active(mut active) = std::mem::replace(&mut frame.cur, Cur::Done(Value::Null))
+        else {
             return;
         };
         let Await::Children(ch) = std::mem::replace(&mut active.wait, Await::Timer(0)) else {
@@ -1994,7 +2013,11 @@ impl<'a> Step<'a> {
         if let Some(f) = self.frame_mut(fid) {
             f.chain = last;
         }
-        let results: Vec<Value> = ch.results.into_iter().map(|r| r.unwrap_or(Value::Null)).collect();
+        let results: Vec<Value> = ch
+            .results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect();
         if let Err(f) = self.complete_with_result(fid, state, &active, Value::Array(results)) {
             self.set_cur(fid, Cur::Active(active));
             self.state_failed(fid, f);

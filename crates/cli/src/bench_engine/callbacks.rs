@@ -24,8 +24,7 @@ use serde_json::{Value, json};
 
 use super::http::Conn;
 use super::{
-    TempDir, bounded, caller, create_state_machine, loadavg, open_engine, quantile, round3,
-    runtime,
+    TempDir, bounded, caller, create_state_machine, loadavg, open_engine, quantile, round3, runtime,
 };
 
 #[derive(clap::Args)]
@@ -327,9 +326,12 @@ async fn client(
     // Every execution's first task handed out: all executions now wait on
     // a token the generator holds.
     let n = args.executions;
-    wait_until(&shared, Duration::from_secs(600), "handing out the first tasks", |s| {
-        s.tokens.len() >= n
-    })
+    wait_until(
+        &shared,
+        Duration::from_secs(600),
+        "handing out the first tasks",
+        |s| s.tokens.len() >= n,
+    )
     .await?;
     let setup_seconds = setup.elapsed().as_secs_f64();
 
@@ -355,7 +357,11 @@ async fn client(
     let until = start + Duration::from_secs_f64(args.seconds);
     let mut senders = Vec::new();
     for _ in 0..args.concurrency.max(1) {
-        senders.push(tokio::task::spawn_local(sender(addr, shared.clone(), until)));
+        senders.push(tokio::task::spawn_local(sender(
+            addr,
+            shared.clone(),
+            until,
+        )));
     }
     for s in senders {
         s.await.context("a sender panicked")??;
@@ -523,7 +529,10 @@ fn run_peer(args: &CallbacksArgs) -> Value {
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{'));
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
     let parsed = line.and_then(|l| serde_json::from_str::<Value>(l).ok());
     let Some(v) = parsed.filter(|_| out.status.success()) else {
         let tail: String = stderr
@@ -543,11 +552,16 @@ fn run_peer(args: &CallbacksArgs) -> Value {
             ),
         });
     };
-    let awakeable = v
-        .get("results")
-        .and_then(Value::as_array)
-        .and_then(|r| r.iter().find(|x| x.get("name") == Some(&json!("awakeable"))));
-    let get = |p: &str| awakeable.and_then(|a| a.pointer(p)).cloned().unwrap_or(Value::Null);
+    let awakeable = v.get("results").and_then(Value::as_array).and_then(|r| {
+        r.iter()
+            .find(|x| x.get("name") == Some(&json!("awakeable")))
+    });
+    let get = |p: &str| {
+        awakeable
+            .and_then(|a| a.pointer(p))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     json!({
         "status": "ok",
         "name": "restate awakeable",

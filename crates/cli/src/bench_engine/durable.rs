@@ -133,7 +133,8 @@ pub(crate) fn run(args: DurableArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let rounds = rt.block_on(async {
         let engine = open_engine(&dir).await?;
-        let sm = create_state_machine(&engine, "bench-pass-chain", &definition(args.states)).await?;
+        let sm =
+            create_state_machine(&engine, "bench-pass-chain", &definition(args.states)).await?;
         // Warm-up: compiles the definition, fills caches.
         round(&engine, &sm, "warm", args.executions.min(100), args.states).await?;
         let mut rounds = Vec::new();

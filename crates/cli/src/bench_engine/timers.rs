@@ -59,7 +59,10 @@ pub(crate) fn run(args: TimersArgs) -> anyhow::Result<ExitCode> {
         args.window.is_finite() && args.window > 0.0,
         "--window must be positive"
     );
-    anyhow::ensure!(args.lead.is_finite() && args.lead >= 0.0, "--lead must be >= 0");
+    anyhow::ensure!(
+        args.lead.is_finite() && args.lead >= 0.0,
+        "--lead must be >= 0"
+    );
     let load_before = loadavg();
     let dir = TempDir::new("timers")?;
     let rt = runtime()?;

@@ -24,7 +24,9 @@ use baton_engine::Engine;
 use baton_engine::runtime::{Integration, Reporter, TaskInvocation};
 use serde_json::{Value, json};
 
-use super::{TempDir, bounded, caller, create_state_machine, loadavg, mib, open_engine, round3, rss, runtime};
+use super::{
+    TempDir, bounded, caller, create_state_machine, loadavg, mib, open_engine, round3, rss, runtime,
+};
 
 #[derive(clap::Args)]
 pub(crate) struct WaitingArgs {
@@ -107,8 +109,8 @@ fn token_writer(
     std::sync::mpsc::Sender<String>,
     std::thread::JoinHandle<std::io::Result<u64>>,
 )> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let handle = std::thread::spawn(move || {
         let mut w = std::io::BufWriter::new(file);
@@ -175,7 +177,10 @@ fn prepare(args: &WaitingArgs, dir: &Path) -> anyhow::Result<Value> {
             }
         }
         if let Some(e) = first_error {
-            anyhow::bail!("{} StartExecution calls failed, the first: {e}", errors.into_inner());
+            anyhow::bail!(
+                "{} StartExecution calls failed, the first: {e}",
+                errors.into_inner()
+            );
         }
         let start_seconds = started.elapsed().as_secs_f64();
         // Every token delivered, then its TaskSubmitted step durable.
@@ -232,8 +237,8 @@ fn answer(args: &WaitingArgs, dir: &Path) -> anyhow::Result<Value> {
         let restart_seconds = restart.elapsed().as_secs_f64();
         let (rss_restarted, _) = rss();
         let path = dir.path().join("tokens.txt");
-        let file =
-            std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = std::fs::File::open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         let lines = std::io::BufReader::new(file).lines().map_while(Result::ok);
         let started = Instant::now();
         let results = bounded(lines, args.concurrency, |token| {
@@ -281,7 +286,11 @@ fn child(args: &WaitingArgs, phase: &str, dir: &Path) -> anyhow::Result<Value> {
         .stderr(std::process::Stdio::inherit())
         .output()
         .with_context(|| format!("cannot run the {phase} process"))?;
-    anyhow::ensure!(out.status.success(), "the {phase} process failed ({})", out.status);
+    anyhow::ensure!(
+        out.status.success(),
+        "the {phase} process failed ({})",
+        out.status
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
@@ -294,10 +303,7 @@ fn child(args: &WaitingArgs, phase: &str, dir: &Path) -> anyhow::Result<Value> {
 pub(crate) fn run(args: WaitingArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.executions > 0, "--executions must be at least 1");
     if let Some(phase) = args.phase {
-        let dir = args
-            .dir
-            .clone()
-            .context("--phase needs --dir")?;
+        let dir = args.dir.clone().context("--phase needs --dir")?;
         let v = match phase {
             Phase::Prepare => prepare(&args, &dir)?,
             Phase::Answer => answer(&args, &dir)?,

@@ -68,6 +68,20 @@ struct Minter<'a> {
 }
 
 impl TokenMinter for Minter<'_> {
+    fn check_resource(&mut self, resource: &str) -> std::result::Result<(), String> {
+        let is_activity =
+            resource.starts_with("arn:") && resource.split(':').nth(5) == Some("activity");
+        if !is_activity {
+            return Ok(());
+        }
+        match self.shared.store.get_activity(resource) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(format!("The activity {resource} does not exist.")),
+            // The store will fail the commit too; let the task be scheduled.
+            Err(_) => Ok(()),
+        }
+    }
+
     fn mint(&mut self, _execution_arn: &str, task: TaskId, attempt: u32) -> String {
         self.shared.key.mint(TokenClaims {
             execution_id: self.execution_id,

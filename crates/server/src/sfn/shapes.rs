@@ -27,10 +27,9 @@ pub(crate) fn describe_state_machine(sm: &StateMachineRecord) -> Value {
     m.insert("creationDate".into(), ts(sm.creation_ms));
     m.insert("loggingConfiguration".into(), cfg.logging_configuration);
     m.insert("tracingConfiguration".into(), cfg.tracing_configuration);
-    m.insert(
-        "encryptionConfiguration".into(),
-        cfg.encryption_configuration,
-    );
+    if let Some(e) = cfg.encryption_configuration {
+        m.insert("encryptionConfiguration".into(), e);
+    }
     if !sm.content.revision_id.is_empty() {
         m.insert("revisionId".into(), json!(sm.content.revision_id));
     }
@@ -52,10 +51,9 @@ pub(crate) fn describe_state_machine_for_execution(sm: &StateMachineRecord) -> V
     m.insert("updateDate".into(), ts(sm.content.update_ms));
     m.insert("loggingConfiguration".into(), cfg.logging_configuration);
     m.insert("tracingConfiguration".into(), cfg.tracing_configuration);
-    m.insert(
-        "encryptionConfiguration".into(),
-        cfg.encryption_configuration,
-    );
+    if let Some(e) = cfg.encryption_configuration {
+        m.insert("encryptionConfiguration".into(), e);
+    }
     if !sm.content.revision_id.is_empty() {
         m.insert("revisionId".into(), json!(sm.content.revision_id));
     }
@@ -129,11 +127,15 @@ pub(crate) fn describe_execution(e: &ExecutionRecord) -> Value {
         m.insert("output".into(), json!(o));
         m.insert("outputDetails".into(), json!({"included": true}));
     }
-    if let Some(x) = &e.error {
-        m.insert("error".into(), json!(x));
-    }
-    if let Some(x) = &e.cause {
-        m.insert("cause".into(), json!(x));
+    // AWS shows error and cause for FAILED and ABORTED executions, not for
+    // TIMED_OUT ones (recorded: test_timeouts::test_global_timeout).
+    if e.status != "TIMED_OUT" {
+        if let Some(x) = &e.error {
+            m.insert("error".into(), json!(x));
+        }
+        if let Some(x) = &e.cause {
+            m.insert("cause".into(), json!(x));
+        }
     }
     if let Some(x) = &e.trace_header {
         m.insert("traceHeader".into(), json!(x));
