@@ -162,11 +162,11 @@ def test_heartbeat_timeout(sfn):
 
 
 def test_heartbeats_keep_the_task_alive(sfn):
-    act, sm = activity_machine(sfn, {"HeartbeatSeconds": 1, "TimeoutSeconds": 30})
+    act, sm = activity_machine(sfn, {"HeartbeatSeconds": 2, "TimeoutSeconds": 30})
     arn = sfn.start_execution(stateMachineArn=sm)["executionArn"]
     token, _ = poll(sfn, act)
-    for _ in range(8):  # 2.4 s > HeartbeatSeconds, kept alive by heartbeats
-        time.sleep(0.3)
+    for _ in range(10):  # 4 s > HeartbeatSeconds, kept alive by heartbeats
+        time.sleep(0.4)
         sfn.send_task_heartbeat(taskToken=token)
     assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
     sfn.send_task_success(taskToken=token, output="1")
@@ -438,3 +438,37 @@ def test_redrive_after_a_failed_activity(sfn):
     d = wait_status(sfn, arn)
     assert d["status"] == "SUCCEEDED" and d["output"] == '"again"' and d["redriveCount"] == 1
     assert "ExecutionRedriven" in event_types(history(sfn, arn))
+
+
+@pytest.mark.parametrize("output", [' {"a" : 1,  "b": [ ]} ', "null", "1.50", '"\\u00e9t\\u00e9"', '"été 🚀"'])
+def test_success_output_recorded_verbatim(sfn, output):
+    act, sm = activity_machine(sfn)
+    arn = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    token, _ = poll(sfn, act)
+    sfn.send_task_success(taskToken=token, output=output)
+    d = wait_status(sfn, arn)
+    assert d["status"] == "SUCCEEDED"
+    assert json.loads(d["output"]) == json.loads(output)
+    succeeded = [e for e in history(sfn, arn) if e["type"] == "ActivitySucceeded"][0]
+    assert succeeded["activitySucceededEventDetails"]["output"] == output
+
+
+def test_time_scale_zero_skips_waits(server_factory):
+    server = server_factory("--time-scale", "0")
+    sfn = boto_client(server)
+    sm = sfn.create_state_machine(
+        name=unique("nap"),
+        roleArn=ROLE,
+        definition=json.dumps(
+            {
+                "StartAt": "Long",
+                "States": {
+                    "Long": {"Type": "Wait", "Seconds": 86400, "Next": "Fail"},
+                    "Fail": {"Type": "Fail", "Error": "X"},
+                },
+            }
+        ),
+    )["stateMachineArn"]
+    t0 = time.monotonic()
+    d = wait_status(sfn, sfn.start_execution(stateMachineArn=sm)["executionArn"], timeout=10)
+    assert d["status"] == "FAILED" and time.monotonic() - t0 < 5

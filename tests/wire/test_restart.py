@@ -263,3 +263,58 @@ def test_heartbeat_timer_across_a_restart(server):
     with pytest.raises(ClientError) as info:
         sfn.send_task_heartbeat(taskToken=token)
     assert info.value.response["Error"]["Message"] == TIMED_OUT
+
+
+def test_sigkill_during_a_stream_of_callbacks(server):
+    """Callbacks acknowledged with 200 before a SIGKILL are durable; callbacks
+    cut by the kill are sent again after the restart and get 200 or, when the
+    first one had in fact been committed, TaskTimedOut. Every execution ends
+    once, with its own output."""
+    import threading
+    import time
+
+    sfn = boto_client(server)
+    act, work, _, _ = setup_load(sfn)
+    tokens = {}
+    for i in range(40):
+        arn = sfn.start_execution(stateMachineArn=work, name=f"e{i}", input=json.dumps({"n": i}))["executionArn"]
+        tokens[arn] = (i, sfn.get_activity_task(activityArn=act, workerName="w")["taskToken"])
+    acked, unsure = set(), set()
+    lock = threading.Lock()
+
+    def answer(items):
+        c = boto_client(server, connect_timeout=1, read_timeout=5)
+        for arn, (i, tok) in items:
+            try:
+                c.send_task_success(taskToken=tok, output=json.dumps(i * 2))
+                with lock:
+                    acked.add(arn)
+            except Exception:
+                with lock:
+                    unsure.add(arn)
+
+    items = list(tokens.items())
+    threads = [threading.Thread(target=answer, args=(items[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    while len(acked) < 10:
+        time.sleep(0.005)
+    server.stop(signal.SIGKILL)
+    for t in threads:
+        t.join(timeout=60)
+    server.start()
+    sfn = boto_client(server)
+    for arn in sorted(unsure):
+        i, tok = tokens[arn]
+        try:
+            sfn.send_task_success(taskToken=tok, output=json.dumps(i * 2))
+        except ClientError as e:
+            assert e.response["Error"]["Message"] == TIMED_OUT, e.response
+    print(f"acknowledged before the kill: {len(acked)}, cut: {len(unsure)}")
+    assert len(acked) + len(unsure) == len(tokens)
+    for arn, (i, _) in tokens.items():
+        d = wait_status(sfn, arn)
+        assert d["status"] == "SUCCEEDED", (arn, d)
+        assert json.loads(d["output"]) == {"n": i, "r": i * 2}
+        types = event_types(history(sfn, arn))
+        assert types.count("ActivitySucceeded") == 1 and types.count("ExecutionSucceeded") == 1, types

@@ -6,6 +6,7 @@
 //! waits (for a task, a timer or its children) or ends, and returns the
 //! history events and commands that came out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
@@ -481,7 +482,7 @@ impl<'a> Step<'a> {
                     let r = self
                         .effective_input(fid, &state, &active, &input)
                         .and_then(|eff| {
-                            let out = self.output_path(fid, &state, &active, eff)?;
+                            let out = self.output_path(fid, state, &active, eff.into_owned())?;
                             Ok(out)
                         });
                     match r {
@@ -852,15 +853,16 @@ impl<'a> Step<'a> {
     /// Runs a state's body after StateEntered (or again, after a retry's
     /// back-off).
     fn run_state_body(&mut self, fid: FrameId, state: &State, active: Active) {
+        let mut active = active;
         let r = match &state.kind {
-            StateKind::Pass(p) => self.run_pass(fid, state, &active, p.result.as_ref()),
-            StateKind::Choice(_) => self.run_choice(fid, state, &active),
-            StateKind::Succeed => self.run_succeed(fid, state, &active),
+            StateKind::Pass(p) => self.run_pass(fid, state, &mut active, p.result.as_ref()),
+            StateKind::Choice(_) => self.run_choice(fid, state, &mut active),
+            StateKind::Succeed => self.run_succeed(fid, state, &mut active),
             StateKind::Fail(_) => self.run_fail(fid, state, &active),
-            StateKind::Wait(_) => self.run_wait(fid, state, active.clone()),
-            StateKind::Task(_) => self.run_task(fid, state, active.clone()),
-            StateKind::Parallel(_) => self.run_parallel(fid, state, active.clone()),
-            StateKind::Map(_) => self.run_map(fid, state, active.clone()),
+            StateKind::Wait(_) => self.run_wait(fid, state, &mut active),
+            StateKind::Task(_) => self.run_task(fid, state, &mut active),
+            StateKind::Parallel(_) => self.run_parallel(fid, state, &mut active),
+            StateKind::Map(_) => self.run_map(fid, state, &mut active),
         };
         if let Err(failure) = r {
             self.set_cur(fid, Cur::Active(Box::new(active)));
@@ -872,25 +874,44 @@ impl<'a> Step<'a> {
         &mut self,
         fid: FrameId,
         state: &State,
-        active: &Active,
+        active: &mut Active,
         result: Option<&Value>,
     ) -> Result<(), Failure> {
-        let effective = self.effective_input(fid, state, active, &active.input)?;
-        let result = match (&state.io.parameters, result) {
-            (Some(t), _) => self.eval_template(fid, state, active, t, &effective, None)?,
-            (None, Some(r)) => r.clone(),
-            (None, None) => effective,
+        let result = {
+            let effective = self.effective_input(fid, state, active, &active.input)?;
+            match (&state.io.parameters, result) {
+                (Some(t), _) => self.eval_template(fid, state, active, t, &effective, None)?,
+                (None, Some(r)) => r.clone(),
+                (None, None) => effective.into_owned(),
+            }
         };
         let assigned = self.assign(fid, state, active, state.io.assign.as_ref(), &result)?;
-        let merged = self.result_path(state, &state.io.result_path, &active.input, result)?;
+        let consume = output_cannot_fail(state);
+        let merged = self.result_path(
+            state,
+            &state.io.result_path,
+            &mut active.input,
+            result,
+            consume,
+        )?;
         let output = self.output_path(fid, state, active, merged)?;
         self.exit_state(fid, state, output, assigned);
         Ok(())
     }
 
-    fn run_succeed(&mut self, fid: FrameId, state: &State, active: &Active) -> Result<(), Failure> {
-        let effective = self.effective_input(fid, state, active, &active.input)?;
-        let output = self.output_path(fid, state, active, effective)?;
+    fn run_succeed(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &mut Active,
+    ) -> Result<(), Failure> {
+        let output = match &state.io.input_path {
+            PathField::Default if output_cannot_fail(state) => std::mem::take(&mut active.input),
+            _ => self
+                .effective_input(fid, state, active, &active.input)?
+                .into_owned(),
+        };
+        let output = self.output_path(fid, state, active, output)?;
         self.exit_state(fid, state, output, None);
         Ok(())
     }
@@ -1010,7 +1031,7 @@ impl<'a> Step<'a> {
             },
         };
         let assigned = self.assign(fid, state, active, assign, &effective)?;
-        let output = self.output_path(fid, state, active, effective)?;
+        let output = self.output_path(fid, state, active, effective.into_owned())?;
         self.record_exit(fid, state, &output, assigned);
         self.set_cur(
             fid,
@@ -1022,7 +1043,12 @@ impl<'a> Step<'a> {
         Ok(())
     }
 
-    fn run_wait(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
+    fn run_wait(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &mut Active,
+    ) -> Result<(), Failure> {
         let StateKind::Wait(wait) = &state.kind else {
             return Ok(());
         };
@@ -1137,13 +1163,18 @@ impl<'a> Step<'a> {
         }
         let timer = self.arm_timer(TimerPurpose::Wait(fid), due);
         active.wait = Await::Timer(timer);
-        self.set_cur(fid, Cur::Active(Box::new(active)));
+        self.set_cur(fid, Cur::Active(Box::new(take_active(active))));
         Ok(())
     }
 
     // ----- tasks ----------------------------------------------------------
 
-    fn run_task(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
+    fn run_task(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &mut Active,
+    ) -> Result<(), Failure> {
         let StateKind::Task(task) = &state.kind else {
             return Ok(());
         };
@@ -1160,7 +1191,7 @@ impl<'a> Step<'a> {
         let effective = self.effective_input(fid, state, &active, &active.input)?;
         let parameters = match &state.io.parameters {
             Some(t) => self.eval_template(fid, state, &active, t, &effective, token.as_deref())?,
-            None => effective.clone(),
+            None => effective.clone().into_owned(),
         };
         let timeout = self.dynamic_seconds(
             fid,
@@ -1280,7 +1311,7 @@ impl<'a> Step<'a> {
             started,
             needs_submit,
         });
-        self.set_cur(fid, Cur::Active(Box::new(active)));
+        self.set_cur(fid, Cur::Active(Box::new(take_active(active))));
         Ok(())
     }
 
@@ -1354,7 +1385,7 @@ impl<'a> Step<'a> {
         let Some(&fid) = self.exec.tasks.get(&task) else {
             return;
         };
-        let Some(Cur::Active(active)) = self.frame(fid).map(|f| f.cur.clone()) else {
+        let Some(Cur::Active(mut active)) = self.frame(fid).map(|f| f.cur.clone()) else {
             return;
         };
         let Await::Task(mut tw) = active.wait.clone() else {
@@ -1458,7 +1489,7 @@ impl<'a> Step<'a> {
                         self.emit_in(fid, EventType::ActivitySucceeded, d);
                     }
                 }
-                if let Err(f) = self.complete_with_result(fid, &state, &active, result) {
+                if let Err(f) = self.complete_with_result(fid, state, &mut active, result) {
                     self.state_failed(fid, f);
                 }
                 self.settle(fid);
@@ -1553,7 +1584,7 @@ impl<'a> Step<'a> {
         &mut self,
         fid: FrameId,
         state: &State,
-        active: &Active,
+        active: &mut Active,
         result: Value,
     ) -> Result<(), Failure> {
         let selected = match &state.io.result_selector {
@@ -1561,7 +1592,14 @@ impl<'a> Step<'a> {
             None => result,
         };
         let assigned = self.assign(fid, state, active, state.io.assign.as_ref(), &selected)?;
-        let merged = self.result_path(state, &state.io.result_path, &active.input, selected)?;
+        let consume = output_cannot_fail(state);
+        let merged = self.result_path(
+            state,
+            &state.io.result_path,
+            &mut active.input,
+            selected,
+            consume,
+        )?;
         let output = self.output_path(fid, state, active, merged)?;
         self.exit_state(fid, state, output, assigned);
         Ok(())
@@ -1573,7 +1611,7 @@ impl<'a> Step<'a> {
         &mut self,
         fid: FrameId,
         state: &State,
-        mut active: Active,
+        active: &mut Active,
     ) -> Result<(), Failure> {
         let StateKind::Parallel(par) = &state.kind else {
             return Ok(());
@@ -1581,7 +1619,7 @@ impl<'a> Step<'a> {
         let effective = self.effective_input(fid, state, &active, &active.input)?;
         let input = match &state.io.parameters {
             Some(t) => self.eval_template(fid, state, &active, t, &effective, None)?,
-            None => effective,
+            None => effective.into_owned(),
         };
         let started = self.emit_in(fid, EventType::ParallelStateStarted, None);
         let mut graph = self.frame(fid).map(|f| f.graph.clone()).unwrap_or_default();
@@ -1619,7 +1657,7 @@ impl<'a> Step<'a> {
             max: n,
             chain: started,
         });
-        self.set_cur(fid, Cur::Active(Box::new(active)));
+        self.set_cur(fid, Cur::Active(Box::new(take_active(active))));
         for child in frames.into_iter().flatten() {
             self.run_frame(child);
             if self.halted() {
@@ -1639,7 +1677,7 @@ impl<'a> Step<'a> {
         Ok(())
     }
 
-    fn run_map(&mut self, fid: FrameId, state: &State, mut active: Active) -> Result<(), Failure> {
+    fn run_map(&mut self, fid: FrameId, state: &State, active: &mut Active) -> Result<(), Failure> {
         let StateKind::Map(map) = &state.kind else {
             return Ok(());
         };
@@ -1657,7 +1695,7 @@ impl<'a> Step<'a> {
         }
         let effective = self.effective_input(fid, state, &active, &active.input)?;
         let items = match &map.items_path {
-            PathField::Default => effective.clone(),
+            PathField::Default => effective.clone().into_owned(),
             PathField::Null => Value::Object(Map::new()),
             PathField::Path(p) => self
                 .select(fid, state, &active, p, &effective, None)
@@ -1721,13 +1759,13 @@ impl<'a> Step<'a> {
             frames: vec![None; n],
             results: vec![None; n],
             items,
-            effective,
+            effective: effective.into_owned(),
             next: 0,
             running: 0,
             max,
             chain: started,
         });
-        self.set_cur(fid, Cur::Active(Box::new(active)));
+        self.set_cur(fid, Cur::Active(Box::new(take_active(active))));
         self.pump_map(fid);
         Ok(())
     }
@@ -2018,7 +2056,7 @@ impl<'a> Step<'a> {
             .into_iter()
             .map(|r| r.unwrap_or(Value::Null))
             .collect();
-        if let Err(f) = self.complete_with_result(fid, state, &active, Value::Array(results)) {
+        if let Err(f) = self.complete_with_result(fid, state, &mut active, Value::Array(results)) {
             self.set_cur(fid, Cur::Active(active));
             self.state_failed(fid, f);
         }
@@ -2120,7 +2158,9 @@ impl<'a> Step<'a> {
         error_output.insert("Cause".into(), cause);
         let error_output = Value::Object(error_output);
         let assigned = self.assign(fid, state, active, catcher.assign.as_ref(), &error_output)?;
-        let output = self.result_path(state, &catcher.result_path, &active.input, error_output)?;
+        let mut input = active.input.clone();
+        let output =
+            self.result_path(state, &catcher.result_path, &mut input, error_output, true)?;
         self.record_exit(fid, state, &output, assigned);
         self.set_cur(
             fid,
@@ -2214,26 +2254,27 @@ impl<'a> Step<'a> {
 
     // ----- data flow ----------------------------------------------------------
 
-    fn effective_input(
+    /// The state input after InputPath (borrowed when InputPath is `$`).
+    fn effective_input<'i>(
         &mut self,
         fid: FrameId,
         state: &State,
         active: &Active,
-        input: &Value,
-    ) -> Result<Value, StatesError> {
+        input: &'i Value,
+    ) -> Result<Cow<'i, Value>, StatesError> {
         match &state.io.input_path {
-            PathField::Default => Ok(input.clone()),
-            PathField::Null => Ok(Value::Object(Map::new())),
-            PathField::Path(p) => {
-                self.select(fid, state, active, p, input, None)
-                    .ok_or_else(|| {
-                        self.runtime(
-                            active,
-                            state,
-                            format!("Invalid path '{}' : {}", p.source(), not_found(p, input)),
-                        )
-                    })
-            }
+            PathField::Default => Ok(Cow::Borrowed(input)),
+            PathField::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+            PathField::Path(p) => self
+                .select(fid, state, active, p, input, None)
+                .map(Cow::Owned)
+                .ok_or_else(|| {
+                    self.runtime(
+                        active,
+                        state,
+                        format!("Invalid path '{}' : {}", p.source(), not_found(p, input)),
+                    )
+                }),
         }
     }
 
@@ -2259,22 +2300,34 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// Places `result` into the state input. With `consume`, the input is
+    /// handed over instead of copied when nothing after this can fail (the
+    /// input is then no longer needed for Retry, Catch or a redrive).
     fn result_path(
         &mut self,
         state: &State,
         field: &PathField,
-        input: &Value,
+        input: &mut Value,
         result: Value,
+        consume: bool,
     ) -> Result<Value, StatesError> {
         match field {
             PathField::Default => Ok(result),
+            PathField::Null if consume => Ok(std::mem::take(input)),
             PathField::Null => Ok(input.clone()),
-            PathField::Path(p) => p.write(input.clone(), result).map_err(|e| {
-                StatesError::new(
-                    names::RESULT_PATH_MATCH_FAILURE,
-                    format!("{} (state '{}')", e.message, state.name),
-                )
-            }),
+            PathField::Path(p) => {
+                let target = if consume && p.writable(input) {
+                    std::mem::take(input)
+                } else {
+                    input.clone()
+                };
+                p.write(target, result).map_err(|e| {
+                    StatesError::new(
+                        names::RESULT_PATH_MATCH_FAILURE,
+                        format!("{} (state '{}')", e.message, state.name),
+                    )
+                })
+            }
         }
     }
 
@@ -2537,6 +2590,26 @@ fn recovery_of(state: &State) -> Option<&Recovery> {
         StateKind::Map(m) => Some(&m.recovery),
         _ => None,
     }
+}
+
+/// Moves an active state out, leaving its identity behind.
+fn take_active(a: &mut Active) -> Active {
+    let rest = Active {
+        state: a.state,
+        entered_id: a.entered_id,
+        entered_time: a.entered_time,
+        input: Value::Null,
+        retries: Vec::new(),
+        retry_count: a.retry_count,
+        wait: Await::Timer(0),
+    };
+    std::mem::replace(a, rest)
+}
+
+/// Whether nothing after ResultPath can fail (OutputPath `$` or `null`), so
+/// the state input may be handed over instead of copied.
+fn output_cannot_fail(state: &State) -> bool {
+    matches!(state.io.output_path, PathField::Default | PathField::Null)
 }
 
 /// Whether a retrier's or catcher's `ErrorEquals` matches `err`.

@@ -169,6 +169,28 @@ impl Path {
     /// objects on the way. `[n]` replaces an existing array element (negative
     /// counts from the end). Writing through a value of the wrong type, or to an
     /// index outside the array, is an error.
+    /// Whether [`write`](Self::write) would succeed on `target` (the same
+    /// checks, changing nothing): a caller may then hand over its only copy.
+    pub fn writable(&self, target: &Value) -> bool {
+        if self.root != Root::Input || !self.simple {
+            return false;
+        }
+        let mut cur = Some(target);
+        for seg in &self.segs {
+            cur = match (seg, cur) {
+                (Seg::Name(k), Some(Value::Object(m))) => m.get(k.as_str()),
+                // A missing member becomes a new object: names below it work.
+                (Seg::Name(_), None) => None,
+                (Seg::Index(n), Some(Value::Array(a))) => match resolve_index(a.len(), *n).and_then(|j| a.get(j)) {
+                    Some(v) => Some(v),
+                    None => return false,
+                },
+                _ => return false,
+            };
+        }
+        true
+    }
+
     pub fn write(&self, target: Value, value: Value) -> Result<Value, WriteError> {
         if self.root != Root::Input {
             return Err(WriteError {
