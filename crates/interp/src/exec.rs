@@ -15,8 +15,8 @@ use serde_json::{Map, Value, json};
 
 use baton_asl::error::names;
 use baton_asl::model::{
-    Assign, Catcher, Definition, Dynamic, Graph, Jitter, PathField, Recovery, State, StateKind,
-    Text, Transition as Next, WaitFor,
+    Assign, Catcher, ChoiceRule, Definition, Dynamic, Graph, Jitter, Operand, PathField, Recovery,
+    State, StateKind, Text, Transition as Next, WaitFor,
 };
 use baton_asl::path::{Path, Root};
 use baton_asl::payload::{Scope, Template, Vars};
@@ -987,12 +987,21 @@ impl<'a> Step<'a> {
         })
     }
 
-    fn run_choice(&mut self, fid: FrameId, state: &State, active: &Active) -> Result<(), Failure> {
+    fn run_choice(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &mut Active,
+    ) -> Result<(), Failure> {
         let StateKind::Choice(choice) = &state.kind else {
             return Ok(());
         };
         let effective = self.effective_input(fid, state, active, &active.input)?;
-        let ctx = self.context_object(fid, state, active, None, None);
+        let ctx = if choice.choices.iter().any(|b| rule_uses_context(&b.rule)) {
+            self.context_object(fid, state, active, None, None)
+        } else {
+            Value::Null
+        };
         let mut target = None;
         for branch in &choice.choices {
             let matched = {
@@ -1031,7 +1040,17 @@ impl<'a> Step<'a> {
             },
         };
         let assigned = self.assign(fid, state, active, assign, &effective)?;
-        let output = self.output_path(fid, state, active, effective.into_owned())?;
+        let effective = match effective {
+            Cow::Owned(v) => Some(v),
+            Cow::Borrowed(_) => None,
+        };
+        let output = match effective {
+            Some(v) => v,
+            // InputPath `$`: hand the input over when OutputPath cannot fail.
+            None if output_cannot_fail(state) => std::mem::take(&mut active.input),
+            None => active.input.clone(),
+        };
+        let output = self.output_path(fid, state, active, output)?;
         self.record_exit(fid, state, &output, assigned);
         self.set_cur(
             fid,
@@ -1925,7 +1944,11 @@ impl<'a> Step<'a> {
         let Some(child_frame) = self.exec.frames.get_mut(child).and_then(Option::take) else {
             return false;
         };
-        let name = self.state_name(fid, meta.state);
+        let name = if self.keep() {
+            self.state_name(fid, meta.state)
+        } else {
+            String::new()
+        };
         match child_frame.cur {
             Cur::Done(output) => {
                 let mut running = 0;
@@ -2592,6 +2615,21 @@ fn recovery_of(state: &State) -> Option<&Recovery> {
     }
 }
 
+/// Whether a Choice rule reads the Context Object (`$$`).
+fn rule_uses_context(rule: &ChoiceRule) -> bool {
+    match rule {
+        ChoiceRule::And(rs) | ChoiceRule::Or(rs) => rs.iter().any(rule_uses_context),
+        ChoiceRule::Not(r) => rule_uses_context(r),
+        ChoiceRule::Compare {
+            variable, operand, ..
+        } => {
+            *variable.root() == Root::Context
+                || matches!(operand, Operand::Path(p) if *p.root() == Root::Context)
+        }
+        ChoiceRule::Condition(_) => false,
+    }
+}
+
 /// Moves an active state out, leaving its identity behind.
 fn take_active(a: &mut Active) -> Active {
     let rest = Active {
@@ -2625,33 +2663,64 @@ pub fn matches_error(error_equals: &[String], err: &StatesError, heartbeat: bool
 }
 
 fn payload_too_large(v: &Value) -> bool {
-    // A cheap upper bound first; serialise only what could be too large.
-    fn bound(v: &Value, acc: &mut usize) {
-        if *acc > MAX_PAYLOAD_BYTES {
-            return;
-        }
-        match v {
-            Value::Null | Value::Bool(_) => *acc += 5,
-            Value::Number(_) => *acc += 24,
-            Value::String(s) => *acc += s.len() * 6 + 2,
-            Value::Array(a) => {
-                *acc += 2 + a.len();
-                for x in a {
-                    bound(x, acc);
-                }
+    let mut size = 0;
+    json_size(v, &mut size);
+    size > MAX_PAYLOAD_BYTES
+}
+
+/// Adds the length of `v`'s compact JSON text to `acc` (exact, without
+/// writing it), stopping early once past the payload limit.
+fn json_size(v: &Value, acc: &mut usize) {
+    if *acc > MAX_PAYLOAD_BYTES {
+        return;
+    }
+    match v {
+        Value::Null => *acc += 4,
+        Value::Bool(b) => *acc += if *b { 4 } else { 5 },
+        Value::Number(n) => {
+            *acc += match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => digits(u),
+                (None, Some(i)) => digits(i.unsigned_abs()) + 1,
+                _ => n.to_string().len(),
             }
-            Value::Object(o) => {
-                *acc += 2 + o.len();
-                for (k, x) in o {
-                    *acc += k.len() * 6 + 3;
-                    bound(x, acc);
-                }
+        }
+        Value::String(s) => *acc += string_size(s),
+        Value::Array(a) => {
+            *acc += 2 + a.len().saturating_sub(1);
+            for x in a {
+                json_size(x, acc);
+            }
+        }
+        Value::Object(o) => {
+            *acc += 2 + o.len().saturating_sub(1) + o.len();
+            for (k, x) in o {
+                *acc += string_size(k);
+                json_size(x, acc);
             }
         }
     }
-    let mut acc = 0;
-    bound(v, &mut acc);
-    acc > MAX_PAYLOAD_BYTES && serde_json::to_string(v).is_ok_and(|s| s.len() > MAX_PAYLOAD_BYTES)
+}
+
+fn digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// The length of a JSON string literal as serde_json writes it.
+fn string_size(s: &str) -> usize {
+    let mut n = 2;
+    for b in s.bytes() {
+        n += match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        };
+    }
+    n
 }
 
 /// Jayway's message for a path that selects nothing (`No results for path:
@@ -2674,4 +2743,31 @@ fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
         m.insert(k.to_string(), v);
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_size_is_exact() {
+        for v in [
+            json!(null),
+            json!({"a": [1, -2, 3.5, 1e300, true, false, null], "é\"\\\n\u{1}": "x\ty\u{7f}ü"}),
+            json!([]),
+            json!({}),
+            json!([
+                [],
+                {},
+                "",
+                0,
+                -9_223_372_036_854_775_807i64,
+                18_446_744_073_709_551_615u64
+            ]),
+        ] {
+            let mut n = 0;
+            json_size(&v, &mut n);
+            assert_eq!(n, serde_json::to_string(&v).unwrap().len(), "{v}");
+        }
+    }
 }
