@@ -472,3 +472,16 @@ def test_time_scale_zero_skips_waits(server_factory):
     t0 = time.monotonic()
     d = wait_status(sfn, sfn.start_execution(stateMachineArn=sm)["executionArn"], timeout=10)
     assert d["status"] == "FAILED" and time.monotonic() - t0 < 5
+
+
+def test_empty_poll_ends_after_60_seconds(sfn):
+    """With no task, GetActivityTask is held 60 s and answers 200 without a
+    token: boto3's default read timeout (60 s) is too short for it, hence
+    Config(read_timeout=70) here (and --cli-read-timeout 70 for the CLI)."""
+    act = sfn.create_activity(name=unique("idle"))["activityArn"]
+    t0 = time.monotonic()
+    got = sfn.get_activity_task(activityArn=act, workerName="idle")
+    waited = time.monotonic() - t0
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert not got.get("taskToken")
+    assert 59 <= waited < 66, waited

@@ -229,3 +229,20 @@ def test_update_does_not_change_a_running_execution(sfn):
     later = sfn.start_execution(stateMachineArn=sm)["executionArn"]
     sfn.send_task_success(taskToken=sfn.get_activity_task(activityArn=act)["taskToken"], output="{}")
     assert wait_status(sfn, later)["output"] == '"new"'
+
+
+def test_pagination_is_complete_for_executions_started_together(sfn):
+    sm = machine(sfn, CHAIN)
+    arns = {sfn.start_execution(stateMachineArn=sm, input='{"n": 0}')["executionArn"] for _ in range(25)}
+    for status in [None, "SUCCEEDED"]:
+        if status:
+            for a in arns:
+                wait_status(sfn, a)
+        kw = {"statusFilter": status} if status else {}
+        pages = list(
+            sfn.get_paginator("list_executions").paginate(stateMachineArn=sm, PaginationConfig={"PageSize": 4}, **kw)
+        )
+        seen = [e["executionArn"] for p in pages for e in p["executions"]]
+        assert len(seen) == len(set(seen)) == 25 and set(seen) == arns
+        starts = [e["startDate"] for p in pages for e in p["executions"]]
+        assert starts == sorted(starts, reverse=True)

@@ -110,11 +110,20 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Opens the store in `dir` (SQLite, `synchronous=FULL`: the default) and
-/// starts an engine on it.
-pub(crate) async fn open_engine(dir: &TempDir) -> anyhow::Result<Engine> {
+/// Opens the store in `dir` (SQLite with its default options:
+/// `synchronous=FULL`) and starts an engine on it. `read_connections`
+/// overrides the store's idle reader pool (a tuning experiment; durability
+/// unchanged).
+pub(crate) async fn open_engine(
+    dir: &TempDir,
+    read_connections: Option<usize>,
+) -> anyhow::Result<Engine> {
     let db = dir.db();
-    let store = baton_storage::sqlite::SqliteStore::open(&db)
+    let mut options = baton_storage::sqlite::SqliteOptions::default();
+    if let Some(n) = read_connections {
+        options.read_connections = n;
+    }
+    let store = baton_storage::sqlite::SqliteStore::open_with(&db, options)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", db.display()))?;
     Engine::start(Arc::new(store), Config::default())
         .await

@@ -12,6 +12,11 @@ mod run_local;
 mod serve;
 mod validate;
 
+/// The interpreter and the engine allocate many small values; mimalloc is
+/// markedly faster at that than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Baton runs AWS Step Functions state machines on your own machines.
 #[derive(Parser)]
 #[command(name = "baton", version, about)]

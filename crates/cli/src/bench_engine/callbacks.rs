@@ -8,8 +8,10 @@
 //!
 //! Two phases: one callback at a time (`p50_ms`, `p99_ms`: the figure the
 //! Restate peer's sequential "resume" latency compares with), then
-//! `--concurrency` senders in a closed loop for `--seconds`
-//! (`callbacks_per_sec` and the latency under that load).
+//! `--concurrency` senders for `--seconds`, each in a closed loop over the
+//! whole round trip (it sends its next callback once the previous one's next
+//! task has been handed out): `callbacks_per_sec` and the latency under that
+//! load.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -32,6 +34,10 @@ pub(crate) struct CallbacksArgs {
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Idle read connections the SQLite store keeps (default: the store's
+    /// own default); a tuning experiment, durability is unchanged.
+    #[arg(long, value_name = "N")]
+    read_connections: Option<usize>,
     /// Executions waiting on an activity task.
     #[arg(long, default_value_t = 10_000)]
     executions: usize,
@@ -42,10 +48,10 @@ pub(crate) struct CallbacksArgs {
     #[arg(long, default_value_t = 2_000)]
     samples: usize,
     /// Senders (each with its own connection) in the loaded phase.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 128)]
     concurrency: usize,
     /// GetActivityTask pollers (each with its own connection).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 128)]
     pollers: usize,
     /// Length of the loaded phase, in seconds.
     #[arg(long, default_value_t = 5.0)]
@@ -280,6 +286,12 @@ async fn sender(addr: SocketAddr, shared: Rc<Shared>, until: Instant) -> anyhow:
         };
         let ms = send(&mut conn, &shared, i, &token).await?;
         shared.state.borrow_mut().send_ack.push(ms);
+        // A closed loop over the whole round trip: the next callback goes
+        // once this one's next task has been handed out.
+        wait_until(&shared, Duration::from_secs(30), "a callback", |s| {
+            !s.pending.contains_key(&i)
+        })
+        .await?;
     }
 }
 
@@ -291,13 +303,18 @@ struct ClientReport {
     send_ack: Vec<f64>,
     setup_seconds: f64,
     exhausted: bool,
+    /// Group commits during the loaded phase, and their total time (µs).
+    loaded_commits: u64,
+    loaded_commit_micros: u64,
 }
 
 async fn client(
     addr: SocketAddr,
     activity_arn: String,
     args: ClientArgs,
+    engine: baton_engine::Engine,
 ) -> anyhow::Result<ClientReport> {
+    use std::sync::atomic::Ordering::Relaxed;
     let shared = Rc::new(Shared {
         state: RefCell::new(State {
             phase: Phase::Setup,
@@ -353,6 +370,8 @@ async fn client(
 
     // Closed loop: `concurrency` senders.
     shared.state.borrow_mut().phase = Phase::Loaded;
+    let m = engine.metrics();
+    let (c0, us0) = (m.commits.load(Relaxed), m.commit_micros_total.load(Relaxed));
     let start = Instant::now();
     let until = start + Duration::from_secs_f64(args.seconds);
     let mut senders = Vec::new();
@@ -367,6 +386,7 @@ async fn client(
         s.await.context("a sender panicked")??;
     }
     let loaded_seconds = start.elapsed().as_secs_f64();
+    let (c1, us1) = (m.commits.load(Relaxed), m.commit_micros_total.load(Relaxed));
     // Let the callbacks in flight land (they count in the latency figures).
     let _ = wait_until(&shared, Duration::from_secs(10), "draining", |s| {
         s.pending.is_empty()
@@ -386,6 +406,8 @@ async fn client(
         send_ack: std::mem::take(&mut st.send_ack),
         setup_seconds,
         exhausted,
+        loaded_commits: c1 - c0,
+        loaded_commit_micros: us1 - us0,
     };
     drop(st);
     for p in pollers {
@@ -409,6 +431,7 @@ fn spawn_client(
     addr: SocketAddr,
     activity_arn: String,
     args: ClientArgs,
+    engine: baton_engine::Engine,
 ) -> std::thread::JoinHandle<anyhow::Result<ClientReport>> {
     std::thread::Builder::new()
         .name("bench-client".into())
@@ -417,7 +440,7 @@ fn spawn_client(
                 .enable_all()
                 .build()?;
             let local = tokio::task::LocalSet::new();
-            local.block_on(&rt, client(addr, activity_arn, args))
+            local.block_on(&rt, client(addr, activity_arn, args, engine))
         })
         .unwrap_or_else(|e| {
             std::thread::spawn(move || Err(anyhow::anyhow!("cannot start the client thread: {e}")))
@@ -433,7 +456,7 @@ fn run_baton(args: &CallbacksArgs) -> anyhow::Result<BatonResult> {
     let dir = TempDir::new("callbacks")?;
     let rt = runtime()?;
     let result = rt.block_on(async {
-        let engine = open_engine(&dir).await?;
+        let engine = open_engine(&dir, args.read_connections).await?;
         let activity = engine
             .create_activity(&caller(), ACTIVITY, Vec::new(), None)
             .await
@@ -478,7 +501,7 @@ fn run_baton(args: &CallbacksArgs) -> anyhow::Result<BatonResult> {
             pollers: args.pollers,
             seconds: args.seconds,
         };
-        let handle = spawn_client(addr, activity.arn.clone(), client_args);
+        let handle = spawn_client(addr, activity.arn.clone(), client_args, engine.clone());
         let report = tokio::task::spawn_blocking(move || handle.join())
             .await
             .context("the client thread failed")?
@@ -604,6 +627,11 @@ pub(crate) fn run(args: CallbacksArgs) -> anyhow::Result<ExitCode> {
     let p50 = quantile(&seq, 0.5);
     let p99 = quantile(&seq, 0.99);
     let peer_resume = peer.get("resume_p50_ms").and_then(Value::as_f64);
+    let commit_ms = if r.loaded_commits > 0 {
+        r.loaded_commit_micros as f64 / r.loaded_commits as f64 / 1000.0
+    } else {
+        0.0
+    };
     if args.json {
         crate::out(
             &json!({
@@ -622,11 +650,14 @@ pub(crate) fn run(args: CallbacksArgs) -> anyhow::Result<ExitCode> {
                 "loaded_p50_ms": round3(quantile(&loaded, 0.5)),
                 "loaded_p99_ms": round3(quantile(&loaded, 0.99)),
                 "loaded_send_ack_p50_ms": round3(quantile(&ack, 0.5)),
+                "loaded_commits_per_sec": (r.loaded_commits as f64 / r.loaded_seconds).round(),
+                "loaded_commit_ms_avg": round3(commit_ms),
                 "exhausted": r.exhausted,
                 "start_seconds": round3(baton.start_seconds),
                 "hand_out_seconds": round3(r.setup_seconds),
                 "http": "HTTP/1.1 keep-alive, 127.0.0.1, one connection per poller and per sender",
                 "store": "sqlite synchronous=FULL",
+                "read_connections": args.read_connections,
                 "peer": peer,
                 "peer_resume_p50_ms": peer_resume,
                 "loadavg_before": load_before,
@@ -659,6 +690,11 @@ pub(crate) fn run(args: CallbacksArgs) -> anyhow::Result<ExitCode> {
             } else {
                 ""
             }
+        ));
+        crate::out(&format!(
+            "  loaded phase: {:.0} group commits/s, {:.3} ms per commit on average",
+            r.loaded_commits as f64 / r.loaded_seconds,
+            commit_ms
         ));
         match peer_resume {
             Some(x) => crate::out(&format!(

@@ -18,6 +18,10 @@ pub(crate) struct DurableArgs {
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Idle read connections the SQLite store keeps (default: the store's
+    /// own default); a tuning experiment, durability is unchanged.
+    #[arg(long, value_name = "N")]
+    read_connections: Option<usize>,
     /// Executions started at once in each round.
     #[arg(long, default_value_t = 1000)]
     executions: usize,
@@ -132,7 +136,7 @@ pub(crate) fn run(args: DurableArgs) -> anyhow::Result<ExitCode> {
     let dir = TempDir::new("durable")?;
     let rt = runtime()?;
     let rounds = rt.block_on(async {
-        let engine = open_engine(&dir).await?;
+        let engine = open_engine(&dir, args.read_connections).await?;
         let sm =
             create_state_machine(&engine, "bench-pass-chain", &definition(args.states)).await?;
         // Warm-up: compiles the definition, fills caches.
@@ -191,6 +195,7 @@ pub(crate) fn run(args: DurableArgs) -> anyhow::Result<ExitCode> {
                 "transitions_per_commit": round3(per_commit),
                 "commit_ms_avg": round3(commit_ms),
                 "store": "sqlite synchronous=FULL",
+                "read_connections": args.read_connections,
                 "history": true,
                 "rss_peak_bytes": hwm,
                 "loadavg_before": load_before,

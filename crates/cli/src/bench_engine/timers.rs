@@ -24,6 +24,10 @@ pub(crate) struct TimersArgs {
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Idle read connections the SQLite store keeps (default: the store's
+    /// own default); a tuning experiment, durability is unchanged.
+    #[arg(long, value_name = "N")]
+    read_connections: Option<usize>,
     /// Timers (one execution each).
     #[arg(long, default_value_t = 100_000)]
     timers: usize,
@@ -67,7 +71,7 @@ pub(crate) fn run(args: TimersArgs) -> anyhow::Result<ExitCode> {
     let dir = TempDir::new("timers")?;
     let rt = runtime()?;
     let (outcomes, start_seconds, engine_p99, fired, total_seconds) = rt.block_on(async {
-        let engine = open_engine(&dir).await?;
+        let engine = open_engine(&dir, args.read_connections).await?;
         let sm = create_state_machine(&engine, "bench-timers", &definition()).await?;
         let began = Instant::now();
         let first_due_ms = now_micros() / 1000 + (args.lead * 1000.0) as i64;
@@ -163,6 +167,7 @@ pub(crate) fn run(args: TimersArgs) -> anyhow::Result<ExitCode> {
                 "total_seconds": round3(total_seconds),
                 "engine_timer_lateness_p99_ms_bucket": engine_p99_ms,
                 "store": "sqlite synchronous=FULL",
+                "read_connections": args.read_connections,
                 "loadavg_before": load_before,
                 "loadavg_after": load_after,
             })

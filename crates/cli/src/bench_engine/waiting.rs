@@ -33,6 +33,10 @@ pub(crate) struct WaitingArgs {
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Idle read connections the SQLite store keeps (default: the store's
+    /// own default); a tuning experiment, durability is unchanged.
+    #[arg(long, value_name = "N")]
+    read_connections: Option<usize>,
     /// Executions waiting on a task token.
     #[arg(long, default_value_t = 1_000_000)]
     executions: usize,
@@ -147,7 +151,7 @@ fn prepare(args: &WaitingArgs, dir: &Path) -> anyhow::Result<Value> {
     let dir = TempDir::existing(dir.to_path_buf());
     let rt = runtime()?;
     rt.block_on(async {
-        let engine = open_engine(&dir).await?;
+        let engine = open_engine(&dir, args.read_connections).await?;
         let (tx, writer) = token_writer(&dir.path().join("tokens.txt"))?;
         let delivered = Arc::new(AtomicUsize::new(0));
         engine.register_integration(Arc::new(TokenSink {
@@ -233,7 +237,7 @@ fn answer(args: &WaitingArgs, dir: &Path) -> anyhow::Result<Value> {
     let rt = runtime()?;
     rt.block_on(async {
         let restart = Instant::now();
-        let engine = open_engine(&dir).await?;
+        let engine = open_engine(&dir, args.read_connections).await?;
         let restart_seconds = restart.elapsed().as_secs_f64();
         let (rss_restarted, _) = rss();
         let path = dir.path().join("tokens.txt");
@@ -275,8 +279,12 @@ fn answer(args: &WaitingArgs, dir: &Path) -> anyhow::Result<Value> {
 /// Runs one side of the restart as a child process; returns its JSON line.
 fn child(args: &WaitingArgs, phase: &str, dir: &Path) -> anyhow::Result<Value> {
     let exe = std::env::current_exe().context("cannot find this program")?;
-    let out = std::process::Command::new(exe)
-        .args(["bench", "waiting", "--json"])
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["bench", "waiting", "--json"]);
+    if let Some(n) = args.read_connections {
+        cmd.args(["--read-connections", &n.to_string()]);
+    }
+    let out = cmd
         .args(["--executions", &args.executions.to_string()])
         .args(["--concurrency", &args.concurrency.to_string()])
         .args(["--phase", phase])
@@ -342,6 +350,7 @@ pub(crate) fn run(args: WaitingArgs) -> anyhow::Result<ExitCode> {
                 "db_bytes": u(&p, "db_bytes"),
                 "concurrency": args.concurrency,
                 "store": "sqlite synchronous=FULL",
+                "read_connections": args.read_connections,
                 "loadavg_before": load_before,
                 "loadavg_after": load_after,
             })
