@@ -112,11 +112,6 @@ def test_sync2_child_waits_on_an_activity(sfn):
     assert out["Output"] == {"from": "worker"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Baton bug: StopExecution of a parent does not stop its running .sync/.sync:2 child "
-    "(AWS stops it: the .sync policy needs states:StopExecution for this)",
-)
 def test_stopping_the_parent_stops_a_sync_child(sfn):
     wait_child = create(sfn, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
     p = parent(sfn, "arn:aws:states:::states:startExecution.sync:2", wait_child)

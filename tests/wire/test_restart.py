@@ -165,11 +165,6 @@ SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=[
 
 
 @SIGNALS
-@pytest.mark.xfail(
-    strict=True,
-    reason="Baton bug: after a restart a .sync/.sync:2 parent is never told that its child "
-    "(started before the restart) finished; it stays RUNNING at TaskSubmitted",
-)
 def test_sync_parent_across_a_restart(server, sig):
     """A .sync:2 parent whose child waits on an activity; the child is
     answered after the restart and the parent must see it finish."""

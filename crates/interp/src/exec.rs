@@ -223,6 +223,20 @@ impl Execution {
         self.paused.is_empty()
     }
 
+    /// The `Resource` of an awaited task.
+    pub fn task_resource<'d>(&self, def: &'d Definition, task: TaskId) -> Option<&'d str> {
+        let fid = *self.tasks.get(&task)?;
+        let frame = self.frames.get(fid)?.as_ref()?;
+        let Cur::Active(active) = &frame.cur else {
+            return None;
+        };
+        let graph = graph_at(def, &frame.graph)?;
+        match &graph.states.get_index(active.state)?.1.kind {
+            StateKind::Task(t) => Some(t.resource.as_str()),
+            _ => None,
+        }
+    }
+
     /// Whether `task` is still awaited (a callback for anything else is late).
     pub fn awaits_task(&self, task: TaskId) -> bool {
         self.tasks.contains_key(&task)

@@ -181,10 +181,12 @@ impl Path {
                 (Seg::Name(k), Some(Value::Object(m))) => m.get(k.as_str()),
                 // A missing member becomes a new object: names below it work.
                 (Seg::Name(_), None) => None,
-                (Seg::Index(n), Some(Value::Array(a))) => match resolve_index(a.len(), *n).and_then(|j| a.get(j)) {
-                    Some(v) => Some(v),
-                    None => return false,
-                },
+                (Seg::Index(n), Some(Value::Array(a))) => {
+                    match resolve_index(a.len(), *n).and_then(|j| a.get(j)) {
+                        Some(v) => Some(v),
+                        None => return false,
+                    }
+                }
                 _ => return false,
             };
         }

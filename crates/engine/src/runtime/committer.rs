@@ -153,7 +153,7 @@ fn after_commit(shared: &Shared, after: AfterCommit) {
                 execution_arn: after.execution_arn.clone(),
                 request: *request,
             }),
-            Command::CancelTask { task } => shared.activities.cancel(id, task),
+            Command::CancelTask { task } => shared.cancel_task(id, task),
             Command::Continue => shared.send(
                 id,
                 Work::Input {

@@ -260,9 +260,31 @@ async fn start_execution(engine: Engine, task: TaskInvocation, reporter: Reporte
         region: task.region().to_string(),
     };
     let resource = task.request.resource.clone();
-    let started = engine
-        .start_execution(&caller, sm_arn, Some(name), Some(input), None)
-        .await;
+    let started = match engine
+        .start_execution(
+            &caller,
+            sm_arn,
+            Some(name.clone()),
+            Some(input.clone()),
+            None,
+        )
+        .await
+    {
+        // A re-dispatch after a crash finds the child it started before.
+        Err(e) if e.kind == ErrorKind::ExecutionAlreadyExists => {
+            match crate::arn::execution(sm_arn, &name) {
+                Some(arn) => match engine.describe_execution(&arn).await {
+                    Ok(child) if child.input == input => Ok(super::StartedExecution {
+                        execution_arn: child.arn,
+                        start_ms: child.start_ms,
+                    }),
+                    _ => Err(e),
+                },
+                None => Err(e),
+            }
+        }
+        other => other,
+    };
     let started = match started {
         Ok(s) => s,
         Err(e) => {
@@ -290,7 +312,13 @@ async fn start_execution(engine: Engine, task: TaskInvocation, reporter: Reporte
         return;
     }
     reporter.submitted(response);
-    let record = match engine.wait_for_end(&started.execution_arn).await {
+    // Stopping the parent's task stops the child (AWS grants `.sync`
+    // integrations states:StopExecution on the child for that).
+    let shared = engine.inner.runtime.shared.clone();
+    shared.watch_child(reporter.execution_id, reporter.task, &started.execution_arn);
+    let ended = engine.wait_for_end(&started.execution_arn).await;
+    shared.forget_child(reporter.execution_id, reporter.task);
+    let record = match ended {
         Ok(r) => r,
         Err(e) => {
             reporter.failed(Some("States.TaskFailed".into()), Some(e.message));

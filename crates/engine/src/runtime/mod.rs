@@ -91,6 +91,8 @@ pub(crate) struct Shared {
     /// State machines marked DELETING: deleted when their last execution
     /// ends.
     pub(crate) deleting: Mutex<std::collections::HashSet<String>>,
+    /// Children of `.sync` tasks: (parent execution, task) → child ARN.
+    children: Mutex<HashMap<(u64, u64), String>>,
 }
 
 /// Counters the server exposes on `/metrics`.
@@ -211,6 +213,7 @@ impl Runtime {
             mocks: Mutex::new(HashMap::new()),
             starting: Mutex::new(std::collections::HashSet::new()),
             deleting: Mutex::new(std::collections::HashSet::new()),
+            children: Mutex::new(HashMap::new()),
         });
         let mut threads = Vec::new();
         for (i, rx) in shard_rx.into_iter().enumerate() {
@@ -461,6 +464,34 @@ impl Shared {
     pub(crate) fn integration_for(&self, resource: &str) -> Option<Arc<dyn Integration>> {
         let list = self.integrations.read().ok()?;
         list.iter().find(|i| i.accepts(resource)).cloned()
+    }
+
+    pub(crate) fn watch_child(&self, execution_id: u64, task: u64, child_arn: &str) {
+        if let Ok(mut c) = self.children.lock() {
+            c.insert((execution_id, task), child_arn.to_string());
+        }
+    }
+
+    pub(crate) fn forget_child(&self, execution_id: u64, task: u64) {
+        if let Ok(mut c) = self.children.lock() {
+            c.remove(&(execution_id, task));
+        }
+    }
+
+    /// A task is no longer wanted: drop it from the activity queues and stop
+    /// the child execution of a `.sync` task.
+    pub(crate) fn cancel_task(&self, execution_id: u64, task: u64) {
+        self.activities.cancel(execution_id, task);
+        let child = self
+            .children
+            .lock()
+            .ok()
+            .and_then(|mut c| c.remove(&(execution_id, task)));
+        if let (Some(child), Some(engine)) = (child, self.engine()) {
+            self.tokio.spawn(async move {
+                let _ = engine.stop_execution(&child, None, None).await;
+            });
+        }
     }
 
     /// The engine, for integrations that call back into it.

@@ -191,7 +191,15 @@ impl Shard {
             .step(&live.def, input.clone(), &mut self.env, &mut minter);
         let state_changed =
             !t.events.is_empty() || !t.commands.is_empty() || t.completion.is_some();
-        let finishes_outbox = outbox_done_by(&input);
+        // A `.sync` task's row stays until its outcome: after a restart the
+        // re-dispatch finds the child again and waits for it.
+        let keeps_row = matches!(input, Input::TaskSubmitted { task, .. }
+            if live.exec.task_resource(&live.def, task).is_some_and(|r| r.ends_with(".sync") || r.ends_with(".sync:2")));
+        let finishes_outbox = if keeps_row {
+            None
+        } else {
+            outbox_done_by(&input)
+        };
         if !state_changed && finishes_outbox.is_none() && !matches!(input, Input::TimerFired { .. })
         {
             self.live.insert(id, live);
@@ -200,7 +208,12 @@ impl Shard {
             }
             return;
         }
-        let write = self.write_for(&mut live, &t, &input, false);
+        let mut write = self.write_for(&mut live, &t, &input, false);
+        if keeps_row {
+            write
+                .outbox_removed
+                .retain(|seq| !matches!(input, Input::TaskSubmitted { task, .. } if task == *seq));
+        }
         self.live.insert(id, live);
         self.submit(id, write, t, reply);
     }
