@@ -156,6 +156,17 @@ fn engine_metrics(engine: &Engine, out: &mut String) {
         "Durable timers fired.",
         m.timers_fired.load(Relaxed),
     );
+    // Executions by status, from the store (a scrape reads one small
+    // aggregate).
+    if let Ok(counts) = engine.store().execution_counts() {
+        let _ = writeln!(
+            out,
+            "# HELP baton_executions Executions by status.\n# TYPE baton_executions gauge"
+        );
+        for (status, n) in counts {
+            let _ = writeln!(out, "baton_executions{{status=\"{status}\"}} {n}");
+        }
+    }
     let started = m.executions_started.load(Relaxed);
     let finished = m.executions_finished.load(Relaxed);
     let _ = writeln!(

@@ -308,6 +308,9 @@ pub trait Store: Send + Sync + 'static {
     /// RUNNING executions with `id > after_id`, ascending (recovery after a
     /// restart), as full records (with `state` and `input`).
     fn running_executions(&self, after_id: u64, limit: usize) -> Result<Vec<ExecutionRecord>>;
+    /// How many executions there are per status (`RUNNING`, `SUCCEEDED`, ...),
+    /// ordered by status.
+    fn execution_counts(&self) -> Result<Vec<(String, u64)>>;
     /// Timers due at or before `before_ms`, ascending by due time.
     fn due_timers(&self, before_ms: i64, limit: usize) -> Result<Vec<TimerRecord>>;
     /// Outbox rows, ascending by (execution, seq), after the given position.

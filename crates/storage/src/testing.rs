@@ -24,6 +24,7 @@ pub fn conformance(store: &dyn Store) {
     history(store);
     list_executions(store);
     running_executions(store);
+    execution_counts(store);
     timers(store);
     outbox(store);
     concurrent_commits(store);
@@ -1200,6 +1201,38 @@ fn list_executions(store: &dyn Store) {
     assert_eq!(
         ok(store.list_executions(&none), "list unknown machine"),
         Vec::new()
+    );
+}
+
+fn execution_counts(store: &dyn Store) {
+    let before = ok(store.execution_counts(), "execution_counts");
+    let count =
+        |v: &[(String, u64)], s: &str| v.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+    let ids = new_ids(store, 3);
+    let mut recs: Vec<ExecutionRecord> = ids
+        .iter()
+        .map(|id| execution(*id, "ex-counts", &format!("c{id}"), 1000))
+        .collect();
+    recs[1].status = "FAILED".to_string();
+    recs[2].status = "FAILED".to_string();
+    let batch: Vec<_> = recs.iter().map(insert).collect();
+    ok(store.commit(&batch), "insert for counts");
+    let after = ok(store.execution_counts(), "execution_counts after");
+    assert_eq!(
+        count(&after, "RUNNING"),
+        count(&before, "RUNNING") + 1,
+        "conformance: execution_counts RUNNING"
+    );
+    assert_eq!(
+        count(&after, "FAILED"),
+        count(&before, "FAILED") + 2,
+        "conformance: execution_counts FAILED"
+    );
+    let mut sorted = after.clone();
+    sorted.sort();
+    assert_eq!(
+        after, sorted,
+        "conformance: execution_counts ordered by status"
     );
 }
 

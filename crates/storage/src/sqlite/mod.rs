@@ -1032,6 +1032,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn execution_counts(&self) -> Result<Vec<(String, u64)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT status, COUNT(*) FROM executions GROUP BY status ORDER BY status",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, get_u64(r, 1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     fn due_timers(&self, before_ms: i64, limit: usize) -> Result<Vec<TimerRecord>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
