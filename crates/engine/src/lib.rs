@@ -81,6 +81,9 @@ impl Engine {
         if let Ok(mut weak) = inner.runtime.shared.engine.lock() {
             *weak = Arc::downgrade(&inner);
         }
+        // Only now: integrations that recovery re-dispatches call back into
+        // the engine.
+        inner.runtime.recover().await?;
         Ok(Engine { inner })
     }
 

@@ -244,17 +244,17 @@ impl Runtime {
             );
         }
         tokio::spawn(dispatch::run(shared.clone(), dispatch_rx));
-        let runtime = Runtime {
+        // Recovery runs once the engine is fully built (see `Engine::start`):
+        // re-dispatched commands need it.
+        Ok(Runtime {
             shared,
             threads: Mutex::new(threads),
-        };
-        runtime.recover().await?;
-        Ok(runtime)
+        })
     }
 
     /// Picks up where the last process stopped: pending timers, outbox
     /// commands and paused executions.
-    async fn recover(&self) -> Result<()> {
+    pub(crate) async fn recover(&self) -> Result<()> {
         let sh = self.shared.clone();
         let (timers, outbox, paused) = tokio::task::spawn_blocking(move || -> Result<_> {
             let timers = sh.store.due_timers(i64::MAX, usize::MAX)?;
