@@ -308,6 +308,9 @@ struct ClientReport {
     /// Group commits during the loaded phase, and their total time (µs).
     loaded_commits: u64,
     loaded_commit_micros: u64,
+    /// CPU time of the whole process (server and load generator) during the
+    /// loaded phase.
+    loaded_cpu_seconds: f64,
 }
 
 async fn client(
@@ -376,6 +379,7 @@ async fn client(
     shared.state.borrow_mut().phase = Phase::Loaded;
     let m = engine.metrics();
     let (c0, us0) = (m.commits.load(Relaxed), m.commit_micros_total.load(Relaxed));
+    let cpu0 = super::cpu_seconds();
     let start = Instant::now();
     let until = start + Duration::from_secs_f64(args.seconds);
     let mut senders = Vec::new();
@@ -391,6 +395,7 @@ async fn client(
     }
     let loaded_seconds = start.elapsed().as_secs_f64();
     let (c1, us1) = (m.commits.load(Relaxed), m.commit_micros_total.load(Relaxed));
+    let loaded_cpu_seconds = super::cpu_seconds() - cpu0;
     // Let the callbacks in flight land (they count in the latency figures).
     let _ = wait_until(&shared, Duration::from_secs(10), "draining", |s| {
         s.pending.is_empty()
@@ -413,6 +418,7 @@ async fn client(
         exhausted,
         loaded_commits: c1 - c0,
         loaded_commit_micros: us1 - us0,
+        loaded_cpu_seconds,
     };
     drop(st);
     for p in pollers {
@@ -659,6 +665,8 @@ pub(crate) fn run(args: CallbacksArgs) -> anyhow::Result<ExitCode> {
                 "loaded_send_ack_p50_ms": round3(quantile(&ack, 0.5)),
                 "loaded_commits_per_sec": (r.loaded_commits as f64 / r.loaded_seconds).round(),
                 "loaded_commit_ms_avg": round3(commit_ms),
+                "loaded_cores_used": round3(r.loaded_cpu_seconds / r.loaded_seconds),
+                "loaded_cpu_us_per_callback": (r.loaded_cpu_seconds * 1e6 / r.loaded_completed.max(1) as f64).round(),
                 "exhausted": r.exhausted,
                 "start_seconds": round3(baton.start_seconds),
                 "hand_out_seconds": round3(r.setup_seconds),
@@ -700,9 +708,11 @@ pub(crate) fn run(args: CallbacksArgs) -> anyhow::Result<ExitCode> {
             }
         ));
         crate::out(&format!(
-            "  loaded phase: {:.0} group commits/s, {:.3} ms per commit on average",
+            "  loaded phase: {:.0} group commits/s, {:.3} ms per commit on average; {:.2} cores used, {:.0} us CPU per callback (server + load generator)",
             r.loaded_commits as f64 / r.loaded_seconds,
-            commit_ms
+            commit_ms,
+            r.loaded_cpu_seconds / r.loaded_seconds,
+            r.loaded_cpu_seconds * 1e6 / r.loaded_completed.max(1) as f64
         ));
         match peer_resume {
             Some(x) => crate::out(&format!(
