@@ -899,6 +899,18 @@ impl<'a> Step<'a> {
                 (None, None) => effective.into_owned(),
             }
         };
+        self.place_result(fid, state, active, result)
+    }
+
+    /// Assign, ResultPath, OutputPath, and leave the state: the end of every
+    /// state that produces a result (Pass, Task, Parallel, Map).
+    fn place_result(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        active: &mut Active,
+        result: Value,
+    ) -> Result<(), Failure> {
         let assigned = self.assign(fid, state, active, state.io.assign.as_ref(), &result)?;
         let consume = output_cannot_fail(state);
         let merged = self.result_path(
@@ -1624,18 +1636,7 @@ impl<'a> Step<'a> {
             Some(t) => self.eval_template(fid, state, active, t, &result, None)?,
             None => result,
         };
-        let assigned = self.assign(fid, state, active, state.io.assign.as_ref(), &selected)?;
-        let consume = output_cannot_fail(state);
-        let merged = self.result_path(
-            state,
-            &state.io.result_path,
-            &mut active.input,
-            selected,
-            consume,
-        )?;
-        let output = self.output_path(fid, state, active, merged)?;
-        self.exit_state(fid, state, output, assigned);
-        Ok(())
+        self.place_result(fid, state, active, selected)
     }
 
     // ----- Parallel and Map -------------------------------------------------
