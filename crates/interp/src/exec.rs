@@ -1515,23 +1515,19 @@ impl<'a> Step<'a> {
                         });
                         self.emit_in(fid, EventType::TaskSucceeded, d);
                     }
-                    TaskKind::Lambda => {
+                    TaskKind::Lambda | TaskKind::Activity => {
+                        let ty = if tw.kind == TaskKind::Lambda {
+                            EventType::LambdaFunctionSucceeded
+                        } else {
+                            EventType::ActivitySucceeded
+                        };
                         let d = self.keep().then(|| {
                             obj([
                                 ("output", Value::from(output.clone())),
                                 ("outputDetails", json!({"truncated": false})),
                             ])
                         });
-                        self.emit_in(fid, EventType::LambdaFunctionSucceeded, d);
-                    }
-                    TaskKind::Activity => {
-                        let d = self.keep().then(|| {
-                            obj([
-                                ("output", Value::from(output.clone())),
-                                ("outputDetails", json!({"truncated": false})),
-                            ])
-                        });
-                        self.emit_in(fid, EventType::ActivitySucceeded, d);
+                        self.emit_in(fid, ty, d);
                     }
                 }
                 if let Err(f) = self.complete_with_result(fid, state, &mut active, result) {
