@@ -181,33 +181,48 @@ pub fn uuid_v4() -> String {
     )
 }
 
+/// 16 random bytes: a process-wide stream (SplitMix64 over a counter)
+/// seeded once from the OS, so the hot path (request ids, execution names)
+/// does no I/O.
 fn random_16() -> [u8; 16] {
-    use std::io::Read as _;
-    let mut b = [0u8; 16];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_ok();
-    if !ok {
-        // No /dev/urandom: mix the clock, the process id and a counter
-        // through SipHash (std's RandomState is seeded per process).
-        use std::collections::hash_map::RandomState;
-        use std::hash::{BuildHasher, Hasher};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        for (i, chunk) in b.chunks_mut(8).enumerate() {
-            let mut h = RandomState::new().build_hasher();
-            h.write_u128(now);
-            h.write_u64(n);
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        use std::io::Read as _;
+        let mut b = [0u8; 8];
+        let from_os = std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut b))
+            .is_ok();
+        if from_os {
+            u64::from_le_bytes(b)
+        } else {
+            // No /dev/urandom: std's RandomState is seeded per process.
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
             h.write_u32(std::process::id());
-            h.write_usize(i);
-            chunk.copy_from_slice(&h.finish().to_le_bytes());
+            h.finish()
         }
-    }
+    });
+    let n = COUNTER.fetch_add(2, Ordering::Relaxed);
+    let mix = |x: u64| {
+        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&mix(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes());
+    b[8..].copy_from_slice(
+        &mix(seed.rotate_left(32) ^ (n + 1).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)).to_le_bytes(),
+    );
     b
 }
 
@@ -888,6 +903,9 @@ impl Engine {
         if !belongs_to(&parsed, caller) {
             return Ok(());
         }
+        if let Ok(mut known) = self.inner.runtime.shared.known_activities.write() {
+            known.remove(activity_arn);
+        }
         let a = activity_arn.to_string();
         self.with_store(move |s| {
             s.delete_activity(&a)?;
@@ -1027,6 +1045,18 @@ fn paginate<T>(mut rows: Vec<T>, limit: usize, arn_of: impl Fn(&T) -> &String) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_version_4_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let u = uuid_v4();
+            assert_eq!(u.len(), 36);
+            assert_eq!(&u[14..15], "4", "{u}");
+            assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+            assert!(seen.insert(u), "a repeated UUID");
+        }
+    }
 
     #[test]
     fn uuids_look_right() {

@@ -97,22 +97,6 @@ fn check_len(field: &str, value: &Option<String>, max: usize) -> Result<()> {
     }
 }
 
-/// A UUID (version 4) from the engine's random stream.
-fn new_uuid() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let a = super::dispatch::fnv(&format!("{t}:{n}:{}", std::process::id()));
-    let b = super::dispatch::fnv(&format!("{a}:{n}:{t}"));
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&a.to_le_bytes());
-    bytes[8..].copy_from_slice(&b.to_le_bytes());
-    baton_asl::env::format_uuid_v4(bytes)
-}
-
 impl Engine {
     fn shared(&self) -> &Arc<Shared> {
         &self.inner.runtime.shared
@@ -274,7 +258,7 @@ impl Engine {
         let name = match name {
             Some(n) if arn::valid_name(&n) => n,
             Some(n) => return Err(err(ErrorKind::InvalidName, format!("Invalid Name: '{n}'"))),
-            None => new_uuid(),
+            None => crate::control::uuid_v4(),
         };
         let input = input.unwrap_or_else(|| "{}".to_string());
         if input.len() > MAX_PAYLOAD {
@@ -292,7 +276,7 @@ impl Engine {
             )
         })?;
         let execution_arn = if express {
-            arn::express_execution(&sm_arn, &name, &new_uuid())
+            arn::express_execution(&sm_arn, &name, &crate::control::uuid_v4())
         } else {
             arn::execution(&sm_arn, &name)
         }

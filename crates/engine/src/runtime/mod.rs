@@ -93,6 +93,9 @@ pub(crate) struct Shared {
     pub(crate) deleting: Mutex<std::collections::HashSet<String>>,
     /// Children of `.sync` tasks: (parent execution, task) → child ARN.
     children: Mutex<HashMap<(u64, u64), String>>,
+    /// Activities known to exist (Task states check before scheduling);
+    /// DeleteActivity removes its ARN.
+    pub(crate) known_activities: std::sync::RwLock<std::collections::HashSet<String>>,
 }
 
 /// Counters the server exposes on `/metrics`.
@@ -214,6 +217,7 @@ impl Runtime {
             starting: Mutex::new(std::collections::HashSet::new()),
             deleting: Mutex::new(std::collections::HashSet::new()),
             children: Mutex::new(HashMap::new()),
+            known_activities: std::sync::RwLock::new(std::collections::HashSet::new()),
         });
         let mut threads = Vec::new();
         for (i, rx) in shard_rx.into_iter().enumerate() {

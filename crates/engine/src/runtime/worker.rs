@@ -74,8 +74,21 @@ impl TokenMinter for Minter<'_> {
         if !is_activity {
             return Ok(());
         }
+        if self
+            .shared
+            .known_activities
+            .read()
+            .is_ok_and(|k| k.contains(resource))
+        {
+            return Ok(());
+        }
         match self.shared.store.get_activity(resource) {
-            Ok(Some(_)) => Ok(()),
+            Ok(Some(_)) => {
+                if let Ok(mut k) = self.shared.known_activities.write() {
+                    k.insert(resource.to_string());
+                }
+                Ok(())
+            }
             Ok(None) => Err(format!("The activity {resource} does not exist.")),
             // The store will fail the commit too; let the task be scheduled.
             Err(_) => Ok(()),

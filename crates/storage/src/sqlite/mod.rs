@@ -76,7 +76,7 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         Self {
             synchronous: Synchronous::Full,
-            read_connections: 4,
+            read_connections: 32,
             busy_timeout: Duration::from_secs(5),
             wal_autocheckpoint: 4000,
             writer_cache_kib: 16 * 1024,
