@@ -1560,6 +1560,23 @@ impl<'a> Step<'a> {
     }
 
     fn record_task_failed(&mut self, fid: FrameId, kind: &TaskKind, err: &StatesError) {
+        let types = [
+            EventType::TaskFailed,
+            EventType::LambdaFunctionFailed,
+            EventType::ActivityFailed,
+        ];
+        self.record_task_end(fid, kind, err, types);
+    }
+
+    /// Records a task's failure or time-out: `types` are the event for a
+    /// service integration, a bare Lambda ARN and an activity.
+    fn record_task_end(
+        &mut self,
+        fid: FrameId,
+        kind: &TaskKind,
+        err: &StatesError,
+        types: [EventType; 3],
+    ) {
         let mut d = Map::new();
         if let Some(c) = &err.cause {
             d.insert("cause".into(), Value::from(c.clone()));
@@ -1574,10 +1591,10 @@ impl<'a> Step<'a> {
             } => {
                 d.insert("resource".into(), Value::from(resource.clone()));
                 d.insert("resourceType".into(), Value::from(resource_type.clone()));
-                EventType::TaskFailed
+                types[0]
             }
-            TaskKind::Lambda => EventType::LambdaFunctionFailed,
-            TaskKind::Activity => EventType::ActivityFailed,
+            TaskKind::Lambda => types[1],
+            TaskKind::Activity => types[2],
         };
         self.emit_in(fid, ty, Some(d));
     }
@@ -1594,21 +1611,12 @@ impl<'a> Step<'a> {
         }
         self.finish_task(fid, &tw);
         self.out.commands.push(Command::CancelTask { task });
-        let mut d = Map::new();
-        d.insert("error".into(), Value::from(names::TIMEOUT));
-        let ty = match &tw.kind {
-            TaskKind::Service {
-                resource_type,
-                resource,
-            } => {
-                d.insert("resource".into(), Value::from(resource.clone()));
-                d.insert("resourceType".into(), Value::from(resource_type.clone()));
-                EventType::TaskTimedOut
-            }
-            TaskKind::Lambda => EventType::LambdaFunctionTimedOut,
-            TaskKind::Activity => EventType::ActivityTimedOut,
-        };
-        self.emit_in(fid, ty, Some(d));
+        let types = [
+            EventType::TaskTimedOut,
+            EventType::LambdaFunctionTimedOut,
+            EventType::ActivityTimedOut,
+        ];
+        self.record_task_end(fid, &tw.kind, &StatesError::bare(names::TIMEOUT), types);
         self.state_failed(
             fid,
             Failure {
