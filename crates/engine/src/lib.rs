@@ -76,15 +76,31 @@ impl Engine {
     /// Starts the engine on the current tokio runtime: recovers running
     /// executions, pending timers and outbox commands from `store`.
     pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Engine> {
+        Self::start_with(store, config, Vec::new()).await
+    }
+
+    /// [`Engine::start`] with `integrations` registered before recovery
+    /// re-dispatches the outbox (so recovered tasks reach them).
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        config: Config,
+        integrations: Vec<Arc<dyn runtime::Integration>>,
+    ) -> Result<Engine> {
         let runtime = runtime::Runtime::start(store.clone(), &config).await?;
         let inner = Arc::new(Inner { store, runtime });
         if let Ok(mut weak) = inner.runtime.shared.engine.lock() {
             *weak = Arc::downgrade(&inner);
         }
+        let engine = Engine {
+            inner: inner.clone(),
+        };
+        for integration in integrations {
+            engine.register_integration(integration);
+        }
         // Only now: integrations that recovery re-dispatches call back into
         // the engine.
         inner.runtime.recover().await?;
-        Ok(Engine { inner })
+        Ok(engine)
     }
 
     /// Stops taking work, flushes the committer and stops background tasks.

@@ -1,8 +1,12 @@
 //! Baton's HTTP server: one endpoint speaking the AWS Step Functions JSON
-//! protocol (so boto3, the aws CLI and the SDKs work unchanged), plus
-//! `/metrics` (Prometheus text) and `/health`.
+//! protocol, the SQS JSON and query protocols, the SNS query protocol and the
+//! Lambda REST API (so boto3, the aws CLI and the SDKs work unchanged), plus
+//! Baton's own API for `baton deploy` (`/_baton/v1/...`), `/metrics`
+//! (Prometheus text) and `/health`.
 //!
-//! - [`sfn`]: the protocol (the only module that knows it).
+//! - [`sfn`], [`sqs`], [`sns`], [`lambda`], [`baton_api`]: one module per
+//!   protocol (the only module that knows it). `POST /` (and `POST` to a
+//!   queue URL's path) is routed by [`protocol_of`].
 //! - [`auth`]: region and account of a request; SigV4 verification with
 //!   `--auth`.
 //! - [`metrics`]: the metrics registry.
@@ -25,8 +29,12 @@ use axum::routing::{get, post};
 use baton_engine::Engine;
 
 pub mod auth;
+pub mod baton_api;
+pub mod lambda;
 pub mod metrics;
 pub mod sfn;
+pub mod sns;
+pub mod sqs;
 
 pub use metrics::Registry;
 pub use sfn::ApiError;
@@ -83,6 +91,7 @@ pub struct AppState {
     account: Option<String>,
     metrics: Arc<Registry>,
     verifier: Option<Arc<auth::Verifier>>,
+    services: Option<Arc<baton_services::Services>>,
 }
 
 impl AppState {
@@ -96,6 +105,56 @@ impl AppState {
             account,
             metrics,
             verifier: None,
+            services: None,
+        }
+    }
+
+    /// Serves the SQS, SNS and Lambda APIs from `services`.
+    pub fn with_services(mut self, services: Arc<baton_services::Services>) -> Self {
+        self.services = Some(services);
+        self
+    }
+
+    /// The built-in services, when this server runs them.
+    pub fn services(&self) -> Option<&Arc<baton_services::Services>> {
+        self.services.as_ref()
+    }
+
+    /// The account fixed by `--account`, if any.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// Who sent a request signed for `service` (`sqs`, `sns`, `lambda`,
+    /// ...): with `--auth` the signature is verified first; without it the
+    /// region and account come from the credential scope unchecked.
+    pub fn authorize(
+        &self,
+        service: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<baton_engine::Caller, baton_services::ServiceError> {
+        match &self.verifier {
+            Some(verifier) => {
+                let req = auth::sigv4::Request {
+                    method: method.as_str(),
+                    path: uri.path(),
+                    query: uri.query().unwrap_or(""),
+                    headers,
+                    body,
+                };
+                match verifier.verify_now(service, &req) {
+                    Ok(v) => Ok(v.caller(self.account.as_deref())),
+                    Err(e) => {
+                        tracing::debug!(error = %e.message, "signature refused");
+                        Err(baton_services::ServiceError::client(e.code(), e.message)
+                            .with_status(403))
+                    }
+                }
+            }
+            None => Ok(auth::caller(headers, self.account.as_deref())),
         }
     }
 
@@ -206,14 +265,59 @@ fn engine_metrics(engine: &Engine, out: &mut String) {
     );
 }
 
-/// The router: `POST /` (the Step Functions API), `GET /metrics`,
-/// `GET /health`.
+/// The router: `POST /` (Step Functions, SQS and SNS by [`protocol_of`]),
+/// `POST /<account>/<queue>` (SQS at a queue URL), the Lambda REST API,
+/// Baton's own API, `GET /metrics`, `GET /health`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", post(api))
+        .route("/{account}/{queue}", post(api))
         .route("/metrics", get(metrics_text))
         .route("/health", get(health))
+        .merge(lambda::routes())
+        .merge(baton_api::routes())
         .with_state(state)
+}
+
+/// Which protocol a `POST` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `X-Amz-Target: AWSStepFunctions.*` (and anything unrecognised, which
+    /// the Step Functions module answers with its own errors).
+    StepFunctions,
+    /// `X-Amz-Target: AmazonSQS.*`.
+    SqsJson,
+    /// A form-encoded query request (`Action=...`): SQS or SNS, told apart
+    /// by [`sqs::is_query_request`] / the signing service.
+    Query,
+}
+
+/// The protocol of a request, from its headers.
+pub fn protocol_of(headers: &HeaderMap) -> Protocol {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target.starts_with(sqs::TARGET_PREFIX) {
+        return Protocol::SqsJson;
+    }
+    if target.is_empty()
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+    {
+        return Protocol::Query;
+    }
+    Protocol::StepFunctions
+}
+
+/// The signing service of a request (`sqs`, `sns`, `states`, ...), from its
+/// `Authorization` header's credential scope.
+pub fn signing_service(headers: &HeaderMap) -> Option<&str> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?;
+    scope.split(['/', ',']).nth(3)
 }
 
 async fn health() -> Response {
@@ -234,7 +338,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     resp
 }
 
-/// `POST /`: one Step Functions action.
+/// `POST /` (or a queue URL's path): one action of the protocol the
+/// headers name.
 async fn api(
     State(state): State<AppState>,
     method: Method,
@@ -242,6 +347,41 @@ async fn api(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    match protocol_of(&headers) {
+        Protocol::SqsJson => return sqs::handle_json(&state, &method, &uri, &headers, body).await,
+        Protocol::Query => {
+            let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
+                Ok(b) => b,
+                Err(_) => return ApiError::too_large(MAX_REQUEST_BYTES).into_response(),
+            };
+            let params = form_params(uri.query().unwrap_or(""), &bytes);
+            let action = params
+                .iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("");
+            let is_sns = match signing_service(&headers) {
+                Some("sns") => true,
+                Some("sqs") => false,
+                _ => !sqs::is_query_request(action, &params, uri.path()),
+            };
+            return if is_sns {
+                sns::handle_query(&state, &method, &uri, &headers, &bytes, params).await
+            } else {
+                sqs::handle_query(&state, &method, &uri, &headers, &bytes, params).await
+            };
+        }
+        Protocol::StepFunctions => {}
+    }
+    if uri.path() != "/" {
+        return ApiError::unknown_operation(
+            headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
+        .into_response();
+    }
     let started = Instant::now();
     let (action, result) = run_action(&state, &method, &uri, &headers, body).await;
     let (resp, code) = match result {
@@ -332,6 +472,49 @@ async fn run_action(
     )
 }
 
+/// The parameters of a query-protocol request: the URL's query string
+/// followed by the form-encoded body, decoded, in order.
+pub fn form_params(query: &str, body: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for src in [query.as_bytes(), body] {
+        for pair in src.split(|&b| b == b'&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (k, v) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            out.push((form_decode(k), form_decode(v)));
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space).
+fn form_decode(s: &[u8]) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < s.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(s[i + 1]), hex(s[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Runs `baton serve` until SIGINT or SIGTERM: opens the store, starts the
 /// engine, serves, then shuts both down.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
@@ -364,7 +547,17 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         mock_config,
         ..Default::default()
     };
-    let engine = Engine::start(Arc::new(store), config)
+    let store: Arc<dyn baton_storage::Store> = Arc::new(store);
+    let services = baton_services::Services::start(
+        store.clone(),
+        baton_services::Config {
+            lambda: baton_services::lambda::Config {
+                data_dir: opts.data_dir.clone(),
+            },
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start the services: {e}"))?;
+    let engine = Engine::start_with(store, config, services.integrations())
         .await
         .map_err(|e| anyhow::anyhow!("cannot start the engine: {e}"))?;
 
@@ -373,8 +566,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let local = listener.local_addr().unwrap_or(opts.listen);
     tracing::info!(address = %local, data = %db.display(), "baton serve: listening");
+    services.set_endpoint(&format!("http://{local}"));
 
-    let mut state = AppState::new(engine.clone(), opts.account.clone());
+    let mut state =
+        AppState::new(engine.clone(), opts.account.clone()).with_services(services.clone());
     if let Some(v) = verifier {
         state = state.with_verifier(v);
     }
@@ -394,6 +589,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         r = server => r.context("the HTTP server failed")?,
         () = grace => tracing::warn!("baton serve: requests still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
+    services.shutdown().await;
     engine.shutdown().await;
     tracing::info!("baton serve: stopped");
     Ok(())

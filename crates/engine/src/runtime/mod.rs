@@ -34,7 +34,7 @@ mod timers;
 mod worker;
 
 pub use api::{Page, StartedExecution};
-pub use dispatch::{Integration, Reporter, TaskInvocation};
+pub use dispatch::{BoxFuture, Integration, Reporter, TaskInvocation, sdk_metadata};
 
 /// Work for a shard.
 pub(crate) enum Work {

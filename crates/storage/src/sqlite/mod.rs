@@ -10,6 +10,7 @@
 //! every later write returns `Unavailable` until the process reopens the file
 //! (retrying an fsync after a failure may falsely succeed).
 
+mod resources;
 mod schema;
 
 use std::io::Read;

@@ -118,6 +118,15 @@ CREATE TABLE outbox (
     PRIMARY KEY (execution_id, seq)
 );
 "#,
+    // 2: services' control-plane records.
+    r#"
+CREATE TABLE resources (
+    kind  TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the database up to the newest schema (one transaction).

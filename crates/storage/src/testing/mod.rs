@@ -1,6 +1,8 @@
 //! The conformance suite every [`Store`] backend must pass, and the commit
 //! benchmark (`baton bench` calls [`bench_commit`]).
 
+mod resources;
+
 use std::time::Instant;
 
 use crate::{
@@ -28,6 +30,7 @@ pub fn conformance(store: &dyn Store) {
     timers(store);
     outbox(store);
     concurrent_commits(store);
+    resources::resources(store);
 }
 
 // ----- helpers -------------------------------------------------------------
