@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Waiting(crate::bench_engine::WaitingArgs),
     /// Durable timer lateness: many Wait timers due within a minute.
     Timers(crate::bench_engine::TimersArgs),
+    /// SQS messages/s: send → receive → delete cycles over HTTP (JSON protocol), durable.
+    Sqs(crate::bench_sqs::SqsArgs),
 }
 
 #[derive(clap::Args)]
@@ -525,6 +527,7 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Callbacks(args) => crate::bench_engine::callbacks(args),
         Command::Waiting(args) => crate::bench_engine::waiting(args),
         Command::Timers(args) => crate::bench_engine::timers(args),
+        Command::Sqs(args) => crate::bench_sqs::run(args),
     }
 }
 

@@ -7,7 +7,13 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_engine;
+mod bench_sqs;
+mod client;
 mod conformance;
+mod deploy;
+mod invoke;
+mod logs;
+mod run;
 mod run_local;
 mod serve;
 mod validate;
@@ -40,6 +46,18 @@ enum Command {
     /// Serves the AWS Step Functions API (boto3, the aws CLI and the SDKs
     /// work unchanged) with executions kept in an embedded database.
     Serve(serve::Args),
+    /// Deploys a Serverless Framework app (serverless.yml) to a running
+    /// Baton: queues, topics, functions, subscriptions, state machines.
+    Deploy(deploy::Args),
+    /// Starts an execution of a deployed state machine (by its key under
+    /// stepFunctions.stateMachines), waits for it and prints it.
+    Invoke(invoke::Args),
+    /// Starts Baton in process, deploys an app, invokes a state machine,
+    /// prints the result and stops.
+    Run(run::Args),
+    /// Prints a function's invocation logs (START/END/REPORT and its
+    /// output), like `sls logs -f FUNCTION`.
+    Logs(logs::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +68,10 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Serve(args) => serve::run(args),
+        Command::Deploy(args) => deploy::run(args),
+        Command::Invoke(args) => invoke::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Logs(args) => logs::run(args),
     };
     match result {
         Ok(code) => code,

@@ -412,3 +412,45 @@ fn executions_survive_sigkill() {
     // The workers may sit in a long poll; they end with the process.
     drop(workers);
 }
+
+/// The store's lease: a second `baton serve` on the same data directory is
+/// refused while the first runs, and takes over at once after the first is
+/// killed.
+#[test]
+fn one_server_per_data_directory() {
+    let dir = TempDir(std::env::temp_dir().join(format!(
+        "baton-lease-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let first = Server::start(free_port(), &dir.0);
+    let second = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data",
+        ])
+        .arg(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("baton serve runs");
+    assert!(!second.status.success(), "a second server must not start");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("in use by another Baton"),
+        "the refusal says why: {stderr}"
+    );
+    first.kill();
+    let started = Instant::now();
+    let _again = Server::start(free_port(), &dir.0);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the lease of a killed server is taken over at once"
+    );
+}

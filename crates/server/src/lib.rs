@@ -270,7 +270,7 @@ fn engine_metrics(engine: &Engine, out: &mut String) {
 /// Baton's own API, `GET /metrics`, `GET /health`.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", post(api))
+        .route("/", post(api).get(query_get))
         .route("/{account}/{queue}", post(api))
         .route("/metrics", get(metrics_text))
         .route("/health", get(health))
@@ -336,6 +336,35 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     resp
+}
+
+/// `GET /?Action=...`: a query-protocol request in the URL (the SNS
+/// subscribe and unsubscribe links in notifications are such GETs).
+async fn query_get(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let params = form_params(uri.query().unwrap_or(""), b"");
+    if !params.iter().any(|(k, _)| k == "Action") {
+        return (
+            StatusCode::NOT_FOUND,
+            "Baton: POST AWS API requests to this endpoint, or see /health and /metrics",
+        )
+            .into_response();
+    }
+    let action = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let empty = axum::body::Bytes::new();
+    if sqs::is_query_request(&action, &params, uri.path()) {
+        sqs::handle_query(&state, &method, &uri, &headers, &empty, params).await
+    } else {
+        sns::handle_query(&state, &method, &uri, &headers, &empty, params).await
+    }
 }
 
 /// `POST /` (or a queue URL's path): one action of the protocol the
@@ -518,6 +547,46 @@ fn form_decode(s: &[u8]) -> String {
 /// Runs `baton serve` until SIGINT or SIGTERM: opens the store, starts the
 /// engine, serves, then shuts both down.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let mut running = start(opts, listener).await?;
+    tokio::select! {
+        () = shutdown_signal() => running.shutdown().await,
+        r = &mut running.task => r.context("the server task failed")?,
+    }
+}
+
+/// A server started by [`start`].
+pub struct Running {
+    addr: SocketAddr,
+    stop: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting requests (open ones get a grace period), then stops
+    /// the services and the engine.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.notify_one();
+        self.task.await.context("the server task failed")?
+    }
+}
+
+/// Opens the store under `opts.data_dir`, starts the engine and the
+/// services, and serves on `listener` (its address wins over
+/// `opts.listen`) in a task of the current runtime until
+/// [`Running::shutdown`].
+pub async fn start(
+    mut opts: ServeOptions,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Running> {
+    opts.listen = listener.local_addr().unwrap_or(opts.listen);
     let verifier = auth_setup(&opts)?;
     std::fs::create_dir_all(&opts.data_dir).with_context(|| {
         format!(
@@ -551,9 +620,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let services = baton_services::Services::start(
         store.clone(),
         baton_services::Config {
-            lambda: baton_services::lambda::Config {
-                data_dir: opts.data_dir.clone(),
-            },
+            lambda: baton_services::lambda::Config::new(opts.data_dir.clone()),
         },
     )
     .map_err(|e| anyhow::anyhow!("cannot start the services: {e}"))?;
@@ -561,10 +628,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot start the engine: {e}"))?;
 
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.listen))?;
-    let local = listener.local_addr().unwrap_or(opts.listen);
+    let local = opts.listen;
     tracing::info!(address = %local, data = %db.display(), "baton serve: listening");
     services.set_endpoint(&format!("http://{local}"));
 
@@ -574,25 +638,37 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         state = state.with_verifier(v);
     }
     let app = router(state);
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let stopping_signal = stopping.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("baton serve: shutting down");
-        stopping_signal.notify_one();
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop_request = stop.clone();
+    let task = tokio::spawn(async move {
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let stopping_signal = stopping.clone();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            stop_request.notified().await;
+            tracing::info!("baton serve: shutting down");
+            stopping_signal.notify_one();
+        });
+        let grace = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let served = tokio::select! {
+            r = server => r.context("the HTTP server failed"),
+            () = grace => {
+                tracing::warn!("baton serve: requests still open after {SHUTDOWN_GRACE:?}; closing them");
+                Ok(())
+            }
+        };
+        services.shutdown().await;
+        engine.shutdown().await;
+        tracing::info!("baton serve: stopped");
+        served
     });
-    let grace = async {
-        stopping.notified().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        r = server => r.context("the HTTP server failed")?,
-        () = grace => tracing::warn!("baton serve: requests still open after {SHUTDOWN_GRACE:?}; closing them"),
-    }
-    services.shutdown().await;
-    engine.shutdown().await;
-    tracing::info!("baton serve: stopped");
-    Ok(())
+    Ok(Running {
+        addr: local,
+        stop,
+        task,
+    })
 }
 
 /// Checks `--auth`, `--credentials` and `--insecure-allow-remote` against the

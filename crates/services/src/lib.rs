@@ -117,6 +117,7 @@ pub trait FunctionInvoker: Send + Sync + 'static {
 /// A shared handle on a service.
 pub type Service = Arc<dyn AwsService>;
 
+pub mod apps;
 pub mod integrations;
 pub mod lambda;
 pub mod sns;
@@ -157,6 +158,7 @@ impl Services {
 
     /// The URL handlers and queue URLs point at (Baton's own address).
     pub fn set_endpoint(&self, url: &str) {
+        self.sqs.set_endpoint(url);
         self.lambda.set_endpoint(url);
     }
 

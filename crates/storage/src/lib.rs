@@ -15,11 +15,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod leases;
+pub mod queues;
 pub mod resources;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod testing;
 
+pub use leases::{Lease, LeaseStore};
+pub use queues::{MessageRecord, QueueOp, QueueRecord, QueueStore};
 pub use resources::{ResourceOp, ResourceRecord, ResourceStore};
 
 /// What kind of storage failure happened; the engine decides by kind, never by
@@ -238,7 +242,7 @@ pub struct ExecutionQuery {
 
 /// The store. Every method is one transaction; implementations must be safe
 /// to call from many threads.
-pub trait Store: ResourceStore + Send + Sync + 'static {
+pub trait Store: ResourceStore + QueueStore + LeaseStore + Send + Sync + 'static {
     /// Reserves `n` consecutive execution ids; returns the first. Ids start
     /// at 1 and are never handed out twice (not even after a restart).
     fn allocate_ids(&self, n: u64) -> Result<u64>;

@@ -738,23 +738,38 @@ impl Engine {
             _ => return Err(invalid_arn(activity_arn)),
         }
         let shared = self.shared().clone();
-        let store = shared.store.clone();
-        let a = activity_arn.to_string();
-        if blocking(move || Ok(store.get_activity(&a)?))
-            .await?
-            .is_none()
-        {
-            return Err(err(
-                ErrorKind::ActivityDoesNotExist,
-                format!("Activity Does Not Exist: '{activity_arn}'"),
-            ));
+        let known = shared
+            .known_activities
+            .read()
+            .is_ok_and(|k| k.contains(activity_arn));
+        if !known {
+            let store = shared.store.clone();
+            let a = activity_arn.to_string();
+            if blocking(move || Ok(store.get_activity(&a)?))
+                .await?
+                .is_none()
+            {
+                return Err(err(
+                    ErrorKind::ActivityDoesNotExist,
+                    format!("Activity Does Not Exist: '{activity_arn}'"),
+                ));
+            }
+            if let Ok(mut k) = shared.known_activities.write() {
+                k.insert(activity_arn.to_string());
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(shared.config.activity_poll_seconds);
         loop {
             shared.check_writable()?;
             let (task, notify) = shared.activities.take(activity_arn);
             if let Some(t) = task {
-                let (tx, rx) = oneshot::channel();
+                // The task comes from a committed outbox row, so it may go
+                // out now; ActivityStarted is recorded by the execution's
+                // shard (before any callback of this worker, which reaches
+                // the same shard after it) and removes the outbox row. A
+                // crash before that commit hands the task out again after
+                // the restart (at-least-once delivery, as for every
+                // integration); the token stays valid either way.
                 shared.send(
                     t.execution_id,
                     Work::Input {
@@ -763,18 +778,11 @@ impl Engine {
                             task: t.task,
                             worker_name: worker_name.clone(),
                         },
-                        reply: Some(tx),
+                        reply: None,
                         expect_task: Some(t.task),
                     },
                 );
-                match rx
-                    .await
-                    .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))?
-                {
-                    Ok(()) => return Ok(Some((t.token, t.input))),
-                    Err(e) if e.kind == ErrorKind::TaskTimedOut => continue,
-                    Err(e) => return Err(e),
-                }
+                return Ok(Some((t.token, t.input)));
             }
             let now = Instant::now();
             if now >= deadline {

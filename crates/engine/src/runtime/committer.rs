@@ -102,7 +102,13 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Commit>) {
                 "an earlier commit failed",
             ))
         } else {
-            shared.store.commit(&writes)
+            match shared.lease() {
+                Some(lease) => shared.store.commit_fenced(&lease, &writes),
+                None => Err(baton_storage::Error::new(
+                    baton_storage::ErrorKind::Unavailable,
+                    "the store's lease was given up",
+                )),
+            }
         };
         shared.metrics.commits.fetch_add(1, Ordering::Relaxed);
         shared

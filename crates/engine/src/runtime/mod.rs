@@ -30,6 +30,7 @@ mod activities;
 mod api;
 mod committer;
 mod dispatch;
+mod lease;
 mod timers;
 mod worker;
 
@@ -96,6 +97,9 @@ pub(crate) struct Shared {
     /// Activities known to exist (Task states check before scheduling);
     /// DeleteActivity removes its ARN.
     pub(crate) known_activities: std::sync::RwLock<std::collections::HashSet<String>>,
+    /// The store's partition lease this process holds; commits are fenced
+    /// by it.
+    lease: Mutex<Option<baton_storage::Lease>>,
 }
 
 /// Counters the server exposes on `/metrics`.
@@ -179,9 +183,11 @@ pub(crate) struct Runtime {
 impl Runtime {
     pub(crate) async fn start(store: Arc<dyn Store>, config: &Config) -> Result<Runtime> {
         let s = store.clone();
-        let secret = tokio::task::spawn_blocking(move || s.secret())
-            .await
-            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))??;
+        let (secret, lease) = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>((s.secret()?, lease::acquire(&*s)?))
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))??;
         let shard_count = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8);
@@ -218,6 +224,7 @@ impl Runtime {
             deleting: Mutex::new(std::collections::HashSet::new()),
             children: Mutex::new(HashMap::new()),
             known_activities: std::sync::RwLock::new(std::collections::HashSet::new()),
+            lease: Mutex::new(Some(lease)),
         });
         let mut threads = Vec::new();
         for (i, rx) in shard_rx.into_iter().enumerate() {
@@ -244,6 +251,15 @@ impl Runtime {
                 std::thread::Builder::new()
                     .name("baton-timers".into())
                     .spawn(move || timers::run(sh, timers_rx))
+                    .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?,
+            );
+        }
+        {
+            let sh = shared.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("baton-lease".into())
+                    .spawn(move || lease::renew(sh))
                     .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?,
             );
         }
@@ -334,9 +350,14 @@ impl Runtime {
             Ok(mut t) => t.drain(..).collect(),
             Err(_) => Vec::new(),
         };
+        let sh = self.shared.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();
+            }
+            // Everything is committed: the next process may start at once.
+            if let Some(lease) = sh.take_lease() {
+                let _ = sh.store.release_lease(&lease);
             }
         })
         .await;
@@ -344,6 +365,23 @@ impl Runtime {
 }
 
 impl Shared {
+    /// The lease commits are fenced by (`None` after shutdown).
+    pub(crate) fn lease(&self) -> Option<baton_storage::Lease> {
+        self.lease.lock().ok().and_then(|l| l.clone())
+    }
+
+    fn set_lease(&self, lease: baton_storage::Lease) {
+        if let Ok(mut l) = self.lease.lock()
+            && l.is_some()
+        {
+            *l = Some(lease);
+        }
+    }
+
+    fn take_lease(&self) -> Option<baton_storage::Lease> {
+        self.lease.lock().ok().and_then(|mut l| l.take())
+    }
+
     /// Sends work to the shard that owns `execution_id`.
     pub(crate) fn send(&self, execution_id: u64, work: Work) {
         let i = (execution_id % self.shards.len() as u64) as usize;

@@ -1,11 +1,122 @@
 //! Baton's own API (`/_baton/v1/...`), used by `baton deploy`, `invoke` and
-//! `logs`.
+//! `logs`: JSON in and out, errors as `{"__type", "message"}`.
+//!
+//! - `PUT /_baton/v1/apps/{name}`: records what a deploy made (see
+//!   [`baton_services::apps`]); region and account are the caller's.
+//! - `GET /_baton/v1/apps`: `{"apps": [...]}`.
+//! - `GET /_baton/v1/state-machines/{key}[?app=&stage=&region=]`: the state
+//!   machine a key (or name, or ARN) names: `{"arn", "region", "account",
+//!   "app", "stage", "key", "name", "type"}`; 404 when none, 409 listing them
+//!   when several apps use the key.
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use baton_services::apps::{Apps, Filter};
+use baton_services::{Scope, ServiceError};
+use serde_json::{Value, json};
 
 use crate::AppState;
+
+/// The signing name requests to this API are checked against with `--auth`.
+const SIGNING_NAME: &str = "baton";
 
 /// The `/_baton/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/_baton/v1/apps", get(list_apps))
+        .route("/_baton/v1/apps/{name}", put(put_app))
+        .route("/_baton/v1/state-machines/{key}", get(state_machine))
+}
+
+/// The registry on the engine's store.
+fn apps(state: &AppState) -> Apps {
+    Apps::new(state.engine().store().clone())
+}
+
+/// The caller's scope, or the error refusing the request (`--auth`).
+fn scope(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Scope, ServiceError> {
+    let caller = state.authorize(SIGNING_NAME, method, uri, headers, body)?;
+    Ok(Scope::new(caller.account, caller.region))
+}
+
+async fn put_app(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = (|| {
+        let scope = scope(&state, &method, &uri, &headers, &body)?;
+        let input: Value = serde_json::from_slice(&body).map_err(|e| {
+            ServiceError::client(
+                "SerializationException",
+                format!("the app record is not valid JSON: {e}"),
+            )
+        })?;
+        apps(&state).put(&scope, &name, input)
+    })();
+    respond(result)
+}
+
+async fn list_apps(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let result = scope(&state, &method, &uri, &headers, b"").and_then(|_| apps(&state).list());
+    respond(result)
+}
+
+async fn state_machine(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let pick = |k: &str| {
+        query
+            .iter()
+            .find(|(name, v)| name == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let filter = Filter {
+        app: pick("app"),
+        stage: pick("stage"),
+        region: pick("region"),
+    };
+    let result = scope(&state, &method, &uri, &headers, b"")
+        .and_then(|_| apps(&state).resolve_state_machine(&key, &filter));
+    respond(result)
+}
+
+/// A JSON answer, or the error as `{"__type", "message"}` with its status.
+fn respond(result: Result<Value, ServiceError>) -> Response {
+    let (status, body) = match result {
+        Ok(v) => (StatusCode::OK, v),
+        Err(e) => (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            json!({ "__type": e.code, "message": e.message }),
+        ),
+    };
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }

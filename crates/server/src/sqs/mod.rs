@@ -1,14 +1,23 @@
 //! The SQS protocols: JSON (`X-Amz-Target: AmazonSQS.<Action>`, errors with
 //! the `x-amzn-query-error` header) and query (form-encoded, XML answers).
+//! Both map onto [`baton_services::AwsService::call`] with the JSON
+//! protocol's shapes; [`query`] translates the query protocol's flattened
+//! parameters and renders its XML.
+
+mod query;
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use baton_services::{AwsService as _, Scope, ServiceError};
+use serde_json::{Map, Value};
 
-use crate::AppState;
+use crate::{AppState, MAX_REQUEST_BYTES};
 
 /// `X-Amz-Target` prefix of the SQS JSON protocol.
 pub const TARGET_PREFIX: &str = "AmazonSQS.";
+
+const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// Whether a query-protocol request is meant for SQS (rather than SNS).
 pub fn is_query_request(_action: &str, params: &[(String, String)], path: &str) -> bool {
@@ -18,33 +27,177 @@ pub fn is_query_request(_action: &str, params: &[(String, String)], path: &str) 
             .any(|(k, v)| k == "Version" && v == "2012-11-05")
 }
 
+/// Actions that take no `QueueUrl`.
+fn takes_queue_url(action: &str) -> bool {
+    !matches!(
+        action,
+        "CreateQueue"
+            | "GetQueueUrl"
+            | "ListQueues"
+            | "StartMessageMoveTask"
+            | "CancelMessageMoveTask"
+            | "ListMessageMoveTasks"
+    )
+}
+
+/// The queue a request POSTed to a queue URL's path (`/<account>/<name>`)
+/// names, for requests that leave out `QueueUrl`.
+fn path_queue(uri: &Uri) -> Option<&str> {
+    let path = uri.path();
+    (path != "/" && path.trim_matches('/').split('/').count() == 2).then_some(path)
+}
+
+fn request_id() -> String {
+    baton_engine::control::uuid_v4()
+}
+
+fn not_available() -> ServiceError {
+    ServiceError::internal("SQS is not running in this server")
+}
+
 /// One SQS JSON-protocol request.
 pub async fn handle_json(
-    _state: &AppState,
-    _method: &Method,
-    _uri: &Uri,
-    _headers: &HeaderMap,
-    _body: Body,
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
 ) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        "SQS is not available in this build",
-    )
-        .into_response()
+    let action = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .unwrap_or("")
+        .to_string();
+    let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return json_error(
+                &ServiceError::client(
+                    "RequestEntityTooLarge",
+                    format!("The request is larger than {MAX_REQUEST_BYTES} bytes."),
+                )
+                .with_status(413),
+            );
+        }
+    };
+    let caller = match state.authorize("sqs", method, uri, headers, &bytes) {
+        Ok(c) => c,
+        Err(e) => return json_error(&e),
+    };
+    let Some(services) = state.services() else {
+        return json_error(&not_available());
+    };
+    let mut input = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                return json_error(&ServiceError {
+                    code: "SerializationException".into(),
+                    message: "The request body is not a valid JSON object.".into(),
+                    status: 400,
+                    sender_fault: true,
+                    query_code: None,
+                });
+            }
+        }
+    };
+    if let (Some(path), Value::Object(o)) = (path_queue(uri), &mut input)
+        && takes_queue_url(&action)
+        && !o.contains_key("QueueUrl")
+    {
+        o.insert("QueueUrl".into(), Value::String(path.to_string()));
+    }
+    let scope = Scope::new(caller.account, caller.region);
+    match services.sqs.call(&scope, &action, input).await {
+        Ok(v) => json_ok(&v),
+        Err(e) => {
+            tracing::debug!(action, code = %e.code, message = %e.message, "SQS request failed");
+            json_error(&e)
+        }
+    }
+}
+
+fn json_ok(v: &Value) -> Response {
+    let mut resp = (StatusCode::OK, v.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    resp
+}
+
+/// An error in the JSON protocol: `__type` with the model's shape name, and
+/// the query protocol's code in `x-amzn-query-error` (clients in query
+/// compatibility mode report that code).
+fn json_error(e: &ServiceError) -> Response {
+    let prefix = match e.code.as_str() {
+        "SerializationException" => "com.amazon.coral.service#",
+        c if c.contains('#') => "",
+        _ => "com.amazonaws.sqs#",
+    };
+    let body = serde_json::json!({
+        "__type": format!("{prefix}{}", e.code),
+        "message": e.message,
+    });
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = (status, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    let fault = if e.sender_fault { "Sender" } else { "Receiver" };
+    let code = e.query_code.as_deref().unwrap_or(&e.code);
+    if let Ok(v) = HeaderValue::from_str(&format!("{code};{fault}")) {
+        h.insert("x-amzn-query-error", v);
+    }
+    resp
 }
 
 /// One SQS query-protocol request.
 pub async fn handle_query(
-    _state: &AppState,
-    _method: &Method,
-    _uri: &Uri,
-    _headers: &HeaderMap,
-    _body: &Bytes,
-    _params: Vec<(String, String)>,
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    params: Vec<(String, String)>,
 ) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        "SQS is not available in this build",
-    )
-        .into_response()
+    let action = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let caller = match state.authorize("sqs", method, uri, headers, body) {
+        Ok(c) => c,
+        Err(e) => return query::error(&e),
+    };
+    let Some(services) = state.services() else {
+        return query::error(&not_available());
+    };
+    let mut input = query::input(&action, &params);
+    if let (Some(path), Value::Object(o)) = (path_queue(uri), &mut input)
+        && takes_queue_url(&action)
+        && !o.contains_key("QueueUrl")
+    {
+        o.insert("QueueUrl".into(), Value::String(path.to_string()));
+    }
+    let scope = Scope::new(caller.account, caller.region);
+    match services.sqs.call(&scope, &action, input).await {
+        Ok(v) => query::ok(&action, &v),
+        Err(e) => {
+            tracing::debug!(action, code = %e.code, message = %e.message, "SQS request failed");
+            query::error(&e)
+        }
+    }
 }

@@ -10,6 +10,8 @@
 //! every later write returns `Unavailable` until the process reopens the file
 //! (retrying an fsync after a failure may falsely succeed).
 
+mod leases;
+mod queues;
 mod resources;
 mod schema;
 
@@ -449,7 +451,7 @@ fn insert_revision(
 }
 
 /// Applies one transition inside the commit transaction.
-fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
+pub(super) fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
     let exec_id = match &t.execution {
         ExecutionWrite::Insert(e) => {
             let id = sql_int(e.id, "execution id")?;

@@ -127,6 +127,37 @@ CREATE TABLE resources (
     PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 "#,
+    // 3: SQS-compatible queues and their messages.
+    r#"
+CREATE TABLE sqs_queues (
+    id    INTEGER PRIMARY KEY,
+    key   TEXT NOT NULL UNIQUE,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE sqs_messages (
+    seq              INTEGER PRIMARY KEY,
+    queue_id         INTEGER NOT NULL,
+    message_id       TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    meta             TEXT NOT NULL,
+    sent_ms          INTEGER NOT NULL,
+    visible_ms       INTEGER NOT NULL,
+    receive_count    INTEGER NOT NULL,
+    first_receive_ms INTEGER
+);
+-- Purge, queue deletion and claims: a queue's messages in send order.
+CREATE INDEX sqs_messages_by_queue ON sqs_messages (queue_id, seq);
+"#,
+    // 4: partition leases.
+    r#"
+CREATE TABLE leases (
+    partition  INTEGER PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    epoch      INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the newest schema (one transaction).

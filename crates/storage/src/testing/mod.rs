@@ -1,6 +1,8 @@
 //! The conformance suite every [`Store`] backend must pass, and the commit
 //! benchmark (`baton bench` calls [`bench_commit`]).
 
+mod leases;
+mod queues;
 mod resources;
 
 use std::time::Instant;
@@ -31,6 +33,8 @@ pub fn conformance(store: &dyn Store) {
     outbox(store);
     concurrent_commits(store);
     resources::resources(store);
+    leases::leases(store);
+    queues::queues(store);
 }
 
 // ----- helpers -------------------------------------------------------------
