@@ -90,3 +90,15 @@ def cli(server):
 def cli_factory():
     """The aws CLI against another server: cli_factory(server)."""
     return Cli
+
+
+def _speaks_sqs_query() -> bool:
+    """botocore 1.34.89 and older send SQS's query protocol; newer send JSON."""
+    import botocore
+
+    return tuple(int(p) for p in botocore.__version__.split(".")[:3]) <= (1, 34, 89)
+
+
+# The query-protocol tests run under the old boto3 (.venv-wire-old, see
+# scripts/test); with the current one they are not collected at all.
+collect_ignore_glob = [] if _speaks_sqs_query() else ["test_sqs_query*.py"]

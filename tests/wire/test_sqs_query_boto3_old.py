@@ -1,7 +1,7 @@
 """SQS's query protocol (form parameters in, XML out) through boto3 1.34.89,
 the last boto3 that speaks it. scripts/test runs this file in its own
 virtualenv (.venv-wire-old, tests/wire/requirements-old.txt); under a newer
-boto3 (JSON protocol) the tests skip."""
+boto3 (JSON protocol) conftest.py does not collect them."""
 
 import time
 

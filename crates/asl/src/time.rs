@@ -16,6 +16,11 @@
 //! The date and time must exist (no February 30, no hour 24, no leap second),
 //! and the offset is mandatory: `2016-12-05T21:29:29` (no zone) and
 //! `2016-12-05 21:29:29Z` (space separator) are rejected, as AWS rejects them.
+//!
+//! The rest of Baton formats its timestamps here too: [`format_millis`] (RFC
+//! 3339), [`format_http_date`] (HTTP's `Date`), [`format_basic`] (SigV4's
+//! `X-Amz-Date`), and [`UtcParts`] and the calendar helpers for the formats
+//! particular to one service.
 
 /// Nanoseconds per second.
 const NANOS_PER_SEC: i128 = 1_000_000_000;
@@ -108,21 +113,85 @@ pub fn is_timestamp(s: &str) -> bool {
 ///
 /// Years outside 0000..=9999 are written the ISO way (`+10000`, `-0001`).
 pub fn format_millis(ms: i64) -> String {
-    let days = ms.div_euclid(MILLIS_PER_DAY);
-    let in_day = ms.rem_euclid(MILLIS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    let hour = in_day / 3_600_000;
-    let minute = in_day / 60_000 % 60;
-    let second = in_day / 1000 % 60;
-    let milli = in_day % 1000;
-    let year = if (0..=9999).contains(&year) {
-        format!("{year:04}")
-    } else if year > 9999 {
-        format!("+{year}")
+    let t = UtcParts::from_millis(ms);
+    let year = if (0..=9999).contains(&t.year) {
+        format!("{:04}", t.year)
+    } else if t.year > 9999 {
+        format!("+{}", t.year)
     } else {
-        format!("-{:04}", year.unsigned_abs())
+        format!("-{:04}", t.year.unsigned_abs())
     };
-    format!("{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+    format!(
+        "{year}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.month, t.day, t.hour, t.minute, t.second, t.milli
+    )
+}
+
+/// Formats epoch milliseconds as an HTTP date (RFC 9110's IMF-fixdate, the
+/// `Date` header): `Thu, 18 Apr 2024 06:27:01 GMT`. Milliseconds are dropped.
+pub fn format_http_date(ms: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = UtcParts::from_millis(ms);
+    let weekday = WEEKDAYS[usize::try_from(t.weekday).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(t.month - 1).unwrap_or(0)];
+    format!(
+        "{weekday}, {:02} {month} {} {:02}:{:02}:{:02} GMT",
+        t.day, t.year, t.hour, t.minute, t.second
+    )
+}
+
+/// Formats epoch milliseconds in ISO 8601's basic format to the second, UTC:
+/// `20240306T102914Z` (SigV4's `X-Amz-Date`). Milliseconds are dropped.
+pub fn format_basic(ms: i64) -> String {
+    let t = UtcParts::from_millis(ms);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+/// An instant in UTC split into its proleptic Gregorian calendar fields,
+/// for formats this module does not write itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcParts {
+    pub year: i64,
+    /// 1..=12.
+    pub month: i64,
+    /// 1..=31.
+    pub day: i64,
+    /// 0..=23.
+    pub hour: i64,
+    /// 0..=59.
+    pub minute: i64,
+    /// 0..=59.
+    pub second: i64,
+    /// 0..=999.
+    pub milli: i64,
+    /// 0 (Monday) ..= 6 (Sunday).
+    pub weekday: i64,
+}
+
+impl UtcParts {
+    /// The fields of an instant given in epoch milliseconds.
+    pub fn from_millis(ms: i64) -> Self {
+        let days = ms.div_euclid(MILLIS_PER_DAY);
+        let in_day = ms.rem_euclid(MILLIS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        Self {
+            year,
+            month,
+            day,
+            hour: in_day / 3_600_000,
+            minute: in_day / 60_000 % 60,
+            second: in_day / 1000 % 60,
+            milli: in_day % 1000,
+            // 1970-01-01 was a Thursday.
+            weekday: (days + 3).rem_euclid(7),
+        }
+    }
 }
 
 /// A byte cursor over the text being parsed.
@@ -228,11 +297,13 @@ impl Cursor<'_> {
     }
 }
 
-fn is_leap(year: i64) -> bool {
+/// Whether `year` is a leap year in the proleptic Gregorian calendar.
+pub fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
+/// The number of days in `month` (1..=12) of `year`; 0 for any other month.
+pub fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -244,7 +315,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 /// algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -254,8 +325,9 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// The proleptic Gregorian date `(year, month 1..=12, day 1..=31)` of a day
+/// count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

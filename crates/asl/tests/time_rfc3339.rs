@@ -5,7 +5,10 @@
 //! (LocalStack `scenarios/test_base_scenarios.snapshot.json`,
 //! `test_wait_timestamp_path[NO_T|NO_Z|INVALID_DATE|INVALID_TIME]`).
 
-use baton_asl::time::{format_millis, is_timestamp, parse_rfc3339, parse_rfc3339_millis};
+use baton_asl::time::{
+    UtcParts, civil_from_days, days_from_civil, days_in_month, format_basic, format_http_date,
+    format_millis, is_timestamp, parse_rfc3339, parse_rfc3339_millis,
+};
 
 const S: i128 = 1_000_000_000;
 
@@ -203,4 +206,63 @@ fn format_and_parse_round_trip() {
         assert_eq!(parse_rfc3339_millis(&format_millis(ms)), Some(ms));
         ms += 7 * day + 1;
     }
+}
+
+#[test]
+fn http_dates() {
+    assert_eq!(
+        format_http_date(1_713_421_621_000),
+        "Thu, 18 Apr 2024 06:27:01 GMT"
+    );
+    assert_eq!(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    // Milliseconds are dropped, not rounded.
+    assert_eq!(
+        format_http_date(784_111_777_999),
+        "Sun, 06 Nov 1994 08:49:37 GMT"
+    );
+    // Before the epoch, on a leap day.
+    assert_eq!(
+        format_http_date(-2_203_891_200_000),
+        "Thu, 01 Mar 1900 00:00:00 GMT"
+    );
+    assert_eq!(
+        format_http_date(951_782_400_000),
+        "Tue, 29 Feb 2000 00:00:00 GMT"
+    );
+}
+
+#[test]
+fn basic_format() {
+    assert_eq!(format_basic(1_709_720_954_123), "20240306T102914Z");
+    assert_eq!(format_basic(1_440_938_160_000), "20150830T123600Z");
+    assert_eq!(format_basic(951_782_400_000), "20000229T000000Z");
+    assert_eq!(format_basic(0), "19700101T000000Z");
+}
+
+#[test]
+fn parts_and_calendar() {
+    let t = UtcParts::from_millis(1_700_000_000_123);
+    assert_eq!(
+        (t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli),
+        (2023, 11, 14, 22, 13, 20, 123)
+    );
+    assert_eq!(t.weekday, 1, "a Tuesday");
+    let t = UtcParts::from_millis(-1);
+    assert_eq!(
+        (
+            t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli, t.weekday
+        ),
+        (1969, 12, 31, 23, 59, 59, 999, 2)
+    );
+    assert_eq!(civil_from_days(0), (1970, 1, 1));
+    assert_eq!(civil_from_days(-719_468), (0, 3, 1));
+    for days in (-800_000..800_000).step_by(997) {
+        let (y, m, d) = civil_from_days(days);
+        assert!((1..=days_in_month(y, m)).contains(&d));
+        assert_eq!(days_from_civil(y, m, d), days);
+    }
+    assert_eq!(days_in_month(2024, 2), 29);
+    assert_eq!(days_in_month(1900, 2), 28);
+    assert_eq!(days_in_month(2000, 2), 29);
+    assert_eq!(days_in_month(2023, 13), 0);
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 mod callbacks;
 mod durable;
-mod http;
+pub(crate) mod http;
 mod timers;
 mod waiting;
 

@@ -18,10 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
-use crate::bench_engine::{TempDir, cpu_seconds, loadavg, quantile, round3, runtime};
+use crate::bench_engine::{TempDir, cpu_seconds, http, loadavg, quantile, round3, runtime};
 
 #[derive(clap::Args)]
 pub(crate) struct SqsArgs {
@@ -47,90 +45,23 @@ pub(crate) struct SqsArgs {
 }
 
 /// One keep-alive connection speaking the SQS JSON protocol.
-struct Conn {
-    stream: TcpStream,
-    host: String,
-    buf: Vec<u8>,
-    request: Vec<u8>,
-}
+struct Conn(http::Conn);
 
 impl Conn {
     async fn connect(addr: SocketAddr) -> anyhow::Result<Conn> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
-            host: addr.to_string(),
-            buf: Vec::with_capacity(16 * 1024),
-            request: Vec::with_capacity(4096),
-        })
+        Ok(Conn(http::Conn::connect(addr).await?))
     }
 
     /// One action; the response body as JSON (an error if not 200).
     async fn call(&mut self, action: &str, body: &[u8]) -> anyhow::Result<Value> {
-        self.request.clear();
-        self.request.extend_from_slice(
-            format!(
-                "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\n\
-                 X-Amz-Target: AmazonSQS.{action}\r\nContent-Length: {}\r\n\r\n",
-                self.host,
-                body.len()
-            )
-            .as_bytes(),
-        );
-        self.request.extend_from_slice(body);
-        self.stream
-            .write_all(&self.request)
-            .await
-            .context("cannot send the request")?;
-        let (status, body) = self.read_response().await?;
+        let r = self.0.call_target("AmazonSQS.", action, body).await?;
         anyhow::ensure!(
-            status == 200,
-            "{action}: HTTP {status}: {}",
-            String::from_utf8_lossy(&body)
+            r.status == 200,
+            "{action}: HTTP {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
         );
-        serde_json::from_slice(&body).with_context(|| format!("{action}: the answer is not JSON"))
-    }
-
-    async fn fill(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = self
-            .stream
-            .read(&mut chunk)
-            .await
-            .context("cannot read the response")?;
-        anyhow::ensure!(n > 0, "the server closed the connection");
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
-
-    async fn read_response(&mut self) -> anyhow::Result<(u16, Vec<u8>)> {
-        let head_end = loop {
-            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            anyhow::ensure!(self.buf.len() < 64 * 1024, "response head too large");
-            self.fill().await?;
-        };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        self.buf.drain(..head_end + 4);
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .context("bad status line")?;
-        let length = lines
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-            .context("the response has no Content-Length")?;
-        while self.buf.len() < length {
-            self.fill().await?;
-        }
-        Ok((status, self.buf.drain(..length).collect()))
+        serde_json::from_slice(&r.body).with_context(|| format!("{action}: the answer is not JSON"))
     }
 }
 

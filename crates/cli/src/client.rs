@@ -119,8 +119,7 @@ impl Client {
             .await
             .with_context(|| format!("cannot talk HTTP to {}", self.endpoint))?;
         let conn = tokio::spawn(conn);
-        let now = now_millis();
-        let stamp = amz_date(now);
+        let stamp = baton_asl::time::format_basic(baton_engine::runtime::wall_clock_ms());
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{}/{}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
             self.access_key,
@@ -322,33 +321,22 @@ fn xml_unescape(s: &str) -> String {
 
 /// `application/x-www-form-urlencoded` encoding (RFC 3986 unreserved kept).
 fn form_encode(s: &str) -> String {
+    percent_encode(s, b"")
+}
+
+/// Percent-encodes `s`, keeping RFC 3986's unreserved characters and the
+/// bytes in `keep`.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b)
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
     out
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// `20240306T102914Z`.
-fn amz_date(ms: i64) -> String {
-    let iso = baton_asl::time::format_millis(ms);
-    // 2024-03-06T10:29:14.123Z
-    let digits: String = iso
-        .chars()
-        .take(19)
-        .filter(|c| c.is_ascii_digit() || *c == 'T')
-        .collect();
-    format!("{digits}Z")
 }
 
 #[cfg(test)]
@@ -388,6 +376,5 @@ mod tests {
         assert_eq!(xml_blocks(xml, "member").len(), 2);
         assert_eq!(xml_text(xml, "A").as_deref(), Some("1 & 2"));
         assert_eq!(form_encode("a b/{\"x\"}"), "a%20b%2F%7B%22x%22%7D");
-        assert_eq!(amz_date(1_709_720_954_123), "20240306T102914Z");
     }
 }

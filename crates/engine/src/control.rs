@@ -284,6 +284,9 @@ fn invalid_page_token() -> Error {
     Error::new(ErrorKind::InvalidToken, "Invalid Token: 'Invalid token'")
 }
 
+/// Reads up to `limit` records after an ARN from the store, in ARN order.
+type ListAfter<R> = fn(&dyn Store, Option<&str>, usize) -> baton_storage::Result<Vec<R>>;
+
 fn page_size(max_results: Option<usize>) -> usize {
     match max_results {
         None | Some(0) => DEFAULT_PAGE,
@@ -490,6 +493,30 @@ impl Engine {
         tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|e| Error::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+    }
+
+    /// One page of the records whose ARNs start with `prefix`, in ARN
+    /// order, after the one `next_token` names; `list` reads records after
+    /// an ARN from the store.
+    async fn list_by_arn<R: Send + 'static>(
+        &self,
+        prefix: String,
+        max_results: Option<usize>,
+        next_token: Option<String>,
+        list: ListAfter<R>,
+        arn_of: fn(&R) -> &String,
+    ) -> Result<Page<R>> {
+        let after = match &next_token {
+            Some(t) => decode_token(t, &prefix)?,
+            None => prefix.clone(),
+        };
+        let limit = page_size(max_results);
+        self.with_store(move |s| {
+            let mut rows = list(s, Some(&after), limit + 1)?;
+            rows.retain(|r| arn_of(r).starts_with(&prefix));
+            Ok(paginate(rows, limit, arn_of))
+        })
+        .await
     }
 
     /// The state machine at `arn` as this caller sees it (`None` when it
@@ -779,17 +806,13 @@ impl Engine {
         max_results: Option<usize>,
         next_token: Option<String>,
     ) -> Result<Page<StateMachineRecord>> {
-        let prefix = arn::state_machine(&caller.region, &caller.account, "");
-        let after = match &next_token {
-            Some(t) => decode_token(t, &prefix)?,
-            None => prefix.clone(),
-        };
-        let limit = page_size(max_results);
-        self.with_store(move |s| {
-            let mut rows = s.list_state_machines(Some(&after), limit + 1)?;
-            rows.retain(|r| r.arn.starts_with(&prefix));
-            Ok(paginate(rows, limit, |r| &r.arn))
-        })
+        self.list_by_arn(
+            arn::state_machine(&caller.region, &caller.account, ""),
+            max_results,
+            next_token,
+            |s, after, limit| s.list_state_machines(after, limit),
+            |r| &r.arn,
+        )
         .await
     }
 
@@ -921,17 +944,13 @@ impl Engine {
         max_results: Option<usize>,
         next_token: Option<String>,
     ) -> Result<Page<ActivityRecord>> {
-        let prefix = arn::activity(&caller.region, &caller.account, "");
-        let after = match &next_token {
-            Some(t) => decode_token(t, &prefix)?,
-            None => prefix.clone(),
-        };
-        let limit = page_size(max_results);
-        self.with_store(move |s| {
-            let mut rows = s.list_activities(Some(&after), limit + 1)?;
-            rows.retain(|r| r.arn.starts_with(&prefix));
-            Ok(paginate(rows, limit, |r| &r.arn))
-        })
+        self.list_by_arn(
+            arn::activity(&caller.region, &caller.account, ""),
+            max_results,
+            next_token,
+            |s, after, limit| s.list_activities(after, limit),
+            |r| &r.arn,
+        )
         .await
     }
 

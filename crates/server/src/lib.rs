@@ -32,9 +32,11 @@ pub mod auth;
 pub mod baton_api;
 pub mod lambda;
 pub mod metrics;
+mod request;
 pub mod sfn;
 pub mod sns;
 pub mod sqs;
+mod xml;
 
 pub use metrics::Registry;
 pub use sfn::ApiError;
@@ -136,26 +138,34 @@ impl AppState {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<baton_engine::Caller, baton_services::ServiceError> {
-        match &self.verifier {
-            Some(verifier) => {
-                let req = auth::sigv4::Request {
-                    method: method.as_str(),
-                    path: uri.path(),
-                    query: uri.query().unwrap_or(""),
-                    headers,
-                    body,
-                };
-                match verifier.verify_now(service, &req) {
-                    Ok(v) => Ok(v.caller(self.account.as_deref())),
-                    Err(e) => {
-                        tracing::debug!(error = %e.message, "signature refused");
-                        Err(baton_services::ServiceError::client(e.code(), e.message)
-                            .with_status(403))
-                    }
-                }
+        match self.verify(service, method, uri, headers, body) {
+            Some(Ok(v)) => Ok(v.caller(self.account.as_deref())),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e.message, "signature refused");
+                Err(baton_services::ServiceError::client(e.code(), e.message).with_status(403))
             }
             None => Ok(auth::caller(headers, self.account.as_deref())),
         }
+    }
+
+    /// With `--auth`, the check of a request's signature for `service`;
+    /// `None` without.
+    fn verify(
+        &self,
+        service: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<Result<auth::Verified, auth::AuthError>> {
+        let req = auth::sigv4::Request {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query().unwrap_or(""),
+            headers,
+            body,
+        };
+        Some(self.verifier.as_ref()?.verify_now(service, &req))
     }
 
     /// Verifies every request's SigV4 signature with `verifier` (`--auth`).
@@ -179,42 +189,39 @@ fn engine_metrics(engine: &Engine, out: &mut String) {
     use std::fmt::Write as _;
     use std::sync::atomic::Ordering::Relaxed;
     let m = engine.metrics();
-    let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+    for (name, help, counter) in [
+        (
+            "baton_transitions_total",
+            "States entered, counted once durable (rate() gives transitions/s).",
+            &m.transitions,
+        ),
+        (
+            "baton_commits_total",
+            "Group commits written to the store.",
+            &m.commits,
+        ),
+        (
+            "baton_executions_started_total",
+            "Executions started by this process.",
+            &m.executions_started,
+        ),
+        (
+            "baton_executions_finished_total",
+            "Executions that ended in this process.",
+            &m.executions_finished,
+        ),
+        (
+            "baton_timers_fired_total",
+            "Durable timers fired.",
+            &m.timers_fired,
+        ),
+    ] {
+        let v = counter.load(Relaxed);
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
         );
-    };
-    counter(
-        out,
-        "baton_transitions_total",
-        "States entered, counted once durable (rate() gives transitions/s).",
-        m.transitions.load(Relaxed),
-    );
-    counter(
-        out,
-        "baton_commits_total",
-        "Group commits written to the store.",
-        m.commits.load(Relaxed),
-    );
-    counter(
-        out,
-        "baton_executions_started_total",
-        "Executions started by this process.",
-        m.executions_started.load(Relaxed),
-    );
-    counter(
-        out,
-        "baton_executions_finished_total",
-        "Executions that ended in this process.",
-        m.executions_finished.load(Relaxed),
-    );
-    counter(
-        out,
-        "baton_timers_fired_total",
-        "Durable timers fired.",
-        m.timers_fired.load(Relaxed),
-    );
+    }
     // Executions by status, from the store (a scrape reads one small
     // aggregate).
     if let Ok(counts) = engine.store().execution_counts() {
@@ -354,13 +361,9 @@ async fn query_get(
         )
             .into_response();
     }
-    let action = params
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let action = query_action(&params);
     let empty = axum::body::Bytes::new();
-    if sqs::is_query_request(&action, &params, uri.path()) {
+    if sqs::is_query_request(action, &params, uri.path()) {
         sqs::handle_query(&state, &method, &uri, &headers, &empty, params).await
     } else {
         sns::handle_query(&state, &method, &uri, &headers, &empty, params).await
@@ -384,11 +387,7 @@ async fn api(
                 Err(_) => return ApiError::too_large(MAX_REQUEST_BYTES).into_response(),
             };
             let params = form_params(uri.query().unwrap_or(""), &bytes);
-            let action = params
-                .iter()
-                .find(|(k, _)| k == "Action")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("");
+            let action = query_action(&params);
             let is_sns = match signing_service(&headers) {
                 Some("sns") => true,
                 Some("sqs") => false,
@@ -464,22 +463,11 @@ async fn run_action(
         Err(_) => return (action, Err(ApiError::too_large(MAX_REQUEST_BYTES))),
     };
     // With --auth the signature is checked before anything else is looked at.
-    let verified = match &state.verifier {
-        Some(verifier) => {
-            let req = auth::sigv4::Request {
-                method: method.as_str(),
-                path: uri.path(),
-                query: uri.query().unwrap_or(""),
-                headers,
-                body: &bytes,
-            };
-            match verifier.verify_now(auth::SFN_SIGNING_NAME, &req) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::debug!(error = %e, "signature refused");
-                    return (action, Err(e.into()));
-                }
-            }
+    let verified = match state.verify(auth::SFN_SIGNING_NAME, method, uri, headers, &bytes) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "signature refused");
+            return (action, Err(e.into()));
         }
         None => None,
     };
@@ -499,6 +487,14 @@ async fn run_action(
         action,
         sfn::dispatch(&state.engine, &caller, action, obj).await,
     )
+}
+
+/// The `Action` of a query-protocol request (empty when there is none).
+pub fn query_action(params: &[(String, String)]) -> &str {
+    params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// The parameters of a query-protocol request: the URL's query string

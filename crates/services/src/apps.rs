@@ -270,33 +270,7 @@ fn entries(
 
 /// The current time as `2024-01-01T00:00:00.000Z`.
 fn now_iso() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    format_millis(ms)
-}
-
-/// Epoch milliseconds as RFC 3339 UTC with milliseconds.
-fn format_millis(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000
-    )
+    baton_asl::time::format_millis(baton_engine::runtime::wall_clock_ms())
 }
 
 #[cfg(test)]
@@ -418,11 +392,5 @@ mod tests {
             let e = apps.put(&scope, name, body).expect_err("refused");
             assert_eq!(e.status, 400);
         }
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_millis(1_709_720_954_123), "2024-03-06T10:29:14.123Z");
     }
 }

@@ -509,7 +509,7 @@ fn http_metadata(
     content_length: usize,
     extra: &[(&str, &str)],
 ) -> Value {
-    let date = http_date(baton_engine::runtime::wall_clock_ms());
+    let date = baton_asl::time::format_http_date(baton_engine::runtime::wall_clock_ms());
     let len = content_length.to_string();
     let mut all = Map::new();
     let mut one = Map::new();
@@ -526,40 +526,6 @@ fn http_metadata(
         put(k, v);
     }
     json!({ "AllHttpHeaders": all, "HttpHeaders": one, "HttpStatusCode": 200 })
-}
-
-/// An HTTP date (`Thu, 18 Apr 2024 06:27:01 GMT`).
-fn http_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let wd = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
-    let mon = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
-    format!(
-        "{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} GMT",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month 1..=12, day 1..=31).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 fn crate_uuid() -> String {
@@ -603,16 +569,6 @@ mod tests {
             None,
             "activities are the engine's"
         );
-    }
-
-    #[test]
-    fn http_dates() {
-        // 2024-04-18T06:27:01Z
-        assert_eq!(
-            http_date(1_713_421_621_000),
-            "Thu, 18 Apr 2024 06:27:01 GMT"
-        );
-        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! A small HTTP/1.1 keep-alive client for the load generator: one request at
-//! a time per connection, `Content-Length` or chunked responses.
+//! A small HTTP/1.1 keep-alive client for the load generators (`baton bench`
+//! and `baton bench sqs`): awsJson requests, one at a time per connection,
+//! `Content-Length` or chunked responses.
 
 use std::net::SocketAddr;
 
@@ -7,7 +8,7 @@ use anyhow::Context as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-/// One keep-alive connection to the Step Functions endpoint.
+/// One keep-alive connection to Baton's endpoint.
 pub(crate) struct Conn {
     stream: TcpStream,
     host: String,
@@ -39,11 +40,22 @@ impl Conn {
     /// Sends one Step Functions action (`X-Amz-Target:
     /// AWSStepFunctions.<action>`) and reads its response.
     pub(crate) async fn call(&mut self, action: &str, body: &[u8]) -> anyhow::Result<Response> {
+        self.call_target("AWSStepFunctions.", action, body).await
+    }
+
+    /// Sends one awsJson action (`X-Amz-Target: <prefix><action>`) and reads
+    /// its response.
+    pub(crate) async fn call_target(
+        &mut self,
+        prefix: &str,
+        action: &str,
+        body: &[u8],
+    ) -> anyhow::Result<Response> {
         self.request.clear();
         self.request.extend_from_slice(
             format!(
                 "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\n\
-                 X-Amz-Target: AWSStepFunctions.{action}\r\nContent-Length: {}\r\n\r\n",
+                 X-Amz-Target: {prefix}{action}\r\nContent-Length: {}\r\n\r\n",
                 self.host,
                 body.len()
             )

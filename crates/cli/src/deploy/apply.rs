@@ -630,17 +630,9 @@ pub async fn record(client: &Client, plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Percent-encodes a path segment or query value.
+/// Percent-encodes a path segment or query value (`:` kept, for ARNs).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::client::percent_encode(s, b":")
 }
 
 #[cfg(test)]

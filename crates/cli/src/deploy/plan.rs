@@ -189,17 +189,6 @@ fn upper_first(s: &str) -> String {
     }
 }
 
-/// The partition of a region.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 const TOP_LEVEL_APPLIED: &[&str] = &[
     "service",
     "provider",
@@ -324,7 +313,7 @@ pub fn build(
         .or_else(|| provider.get("region").and_then(cfn::scalar_text))
         .unwrap_or_else(|| "us-east-1".into());
     let account = opts.account.clone();
-    let part = partition(&region).to_string();
+    let part = baton_engine::arn::partition_for(&region).to_string();
     let stack_name = format!("{service}-{stage}");
 
     for key in top.keys() {

@@ -10,6 +10,7 @@ use baton_storage::{ExecutionQuery, ExecutionRecord, MachineType, StateMachineRe
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
+use super::activities::{Handoff, Taken};
 use super::worker::Live;
 use super::{Shared, Work, wall_clock_ms};
 use crate::arn;
@@ -761,34 +762,50 @@ impl Engine {
         let deadline = Instant::now() + Duration::from_secs(shared.config.activity_poll_seconds);
         loop {
             shared.check_writable()?;
-            let (task, notify) = shared.activities.take(activity_arn);
-            if let Some(t) = task {
-                // The task comes from a committed outbox row, so it may go
-                // out now; ActivityStarted is recorded by the execution's
-                // shard (before any callback of this worker, which reaches
-                // the same shard after it) and removes the outbox row. A
-                // crash before that commit hands the task out again after
-                // the restart (at-least-once delivery, as for every
-                // integration); the token stays valid either way.
-                shared.send(
-                    t.execution_id,
-                    Work::Input {
-                        execution_id: t.execution_id,
-                        input: Input::TaskStarted {
-                            task: t.task,
-                            worker_name: worker_name.clone(),
-                        },
-                        reply: None,
-                        expect_task: Some(t.task),
+            let t = match shared
+                .activities
+                .take_or_wait(activity_arn, worker_name.clone())
+            {
+                Taken::Task(t) => t,
+                Taken::Wait(rx) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(None);
+                    }
+                    match tokio::time::timeout(deadline - now, rx).await {
+                        // Dropping the receiver withdraws the poll.
+                        Err(_) => return Ok(None),
+                        Ok(Ok(Handoff::Started(t))) => return Ok(Some((t.token, t.input))),
+                        Ok(Ok(Handoff::Queued(t))) => t,
+                        // The step that claimed this poll did not commit.
+                        Ok(Err(_)) => continue,
+                    }
+                }
+            };
+            // ActivityStarted is durable before the worker gets the task:
+            // the heartbeat and time-out clocks it starts survive a crash
+            // right after the hand-out.
+            let (tx, rx) = oneshot::channel();
+            shared.send(
+                t.execution_id,
+                Work::Input {
+                    execution_id: t.execution_id,
+                    input: Input::TaskStarted {
+                        task: t.task,
+                        worker_name: worker_name.clone(),
                     },
-                );
-                return Ok(Some((t.token, t.input)));
+                    reply: Some(tx),
+                    expect_task: Some(t.task),
+                },
+            );
+            match rx
+                .await
+                .map_err(|_| err(ErrorKind::Unavailable, "Baton is shutting down"))?
+            {
+                Ok(()) => return Ok(Some((t.token, t.input))),
+                Err(e) if e.kind == ErrorKind::TaskTimedOut => continue,
+                Err(e) => return Err(e),
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
         }
     }
 }

@@ -11,6 +11,7 @@ use baton_interp::Command;
 use baton_storage::{ExecutionRecord, TransitionWrite};
 use tokio::sync::oneshot;
 
+use super::activities::{ActivityTask, Handoff, Waiter};
 use super::dispatch::OutboxCommand;
 use super::{Shared, Work, wall_clock_ms};
 use crate::{Error, ErrorKind, Result};
@@ -29,6 +30,8 @@ pub(crate) struct AfterCommit {
     pub(crate) version: u64,
     pub(crate) reply: Option<oneshot::Sender<Result<()>>>,
     pub(crate) commands: Vec<Command>,
+    /// Activity tasks started in this step, for the polls claimed for them.
+    pub(crate) handoffs: Vec<(Waiter, ActivityTask)>,
     /// The execution's record when the step ended it.
     pub(crate) ended: Option<ExecutionRecord>,
 }
@@ -170,6 +173,11 @@ fn after_commit(shared: &Shared, after: AfterCommit) {
                 },
             ),
         }
+    }
+    for (waiter, task) in after.handoffs {
+        // A poll that gave up meanwhile leaves a started task without a
+        // worker: its heartbeat or time-out ends it, as when a worker dies.
+        waiter.hand(Handoff::Started(task));
     }
     if let Some(r) = after.reply {
         let _ = r.send(Ok(()));

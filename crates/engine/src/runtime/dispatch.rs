@@ -175,7 +175,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out
     }
 }
 
-fn is_activity(resource: &str) -> bool {
+pub(crate) fn is_activity(resource: &str) -> bool {
     resource.starts_with("arn:") && resource.split(':').nth(5).is_some_and(|r| r == "activity")
 }
 

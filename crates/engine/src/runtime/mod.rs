@@ -491,6 +491,13 @@ impl Shared {
     }
 
     /// The answer of the mock test case of `execution_id`, if it has one.
+    /// Whether a mock test case answers this execution's tasks.
+    pub(crate) fn has_mock(&self, execution_id: u64) -> bool {
+        self.mocks
+            .lock()
+            .is_ok_and(|m| m.contains_key(&execution_id))
+    }
+
     pub(crate) fn mock_answer(
         &self,
         execution_id: u64,

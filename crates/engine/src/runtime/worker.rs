@@ -13,6 +13,7 @@ use baton_storage::{
     EventRecord, ExecutionRecord, ExecutionWrite, OutboxRecord, TimerRecord, TransitionWrite,
 };
 
+use super::activities::{ActivityTask, Waiter};
 use super::committer::{AfterCommit, Commit};
 use super::dispatch::OutboxCommand;
 use super::{Shared, Work, wall_clock_ms};
@@ -145,9 +146,10 @@ impl Shard {
         let t = live
             .exec
             .step(&live.def, Input::Start, &mut self.env, &mut minter);
+        let (t, handoffs) = self.hand_out(id, &mut live, t);
         let write = self.write_for(&mut live, &t, &Input::Start, true);
         self.live.insert(id, live);
-        self.submit(id, write, t, Some(reply));
+        self.submit(id, write, t, Some(reply), handoffs);
     }
 
     fn input(
@@ -202,6 +204,7 @@ impl Shard {
         let t = live
             .exec
             .step(&live.def, input.clone(), &mut self.env, &mut minter);
+        let (t, handoffs) = self.hand_out(id, &mut live, t);
         let state_changed =
             !t.events.is_empty() || !t.commands.is_empty() || t.completion.is_some();
         // A `.sync` task's row stays until its outcome: after a restart the
@@ -228,7 +231,73 @@ impl Shard {
                 .retain(|seq| !matches!(input, Input::TaskSubmitted { task, .. } if task == *seq));
         }
         self.live.insert(id, live);
-        self.submit(id, write, t, reply);
+        self.submit(id, write, t, reply, handoffs);
+    }
+
+    /// Activity tasks this step scheduled for which a poll is waiting: the
+    /// poll is claimed and the task recorded as started in this same step
+    /// (no outbox row, one commit); after the commit the task goes to the
+    /// poll. Executions answered by a mock test case are left alone.
+    fn hand_out(
+        &mut self,
+        id: u64,
+        live: &mut Live,
+        mut t: Transition,
+    ) -> (Transition, Vec<(Waiter, ActivityTask)>) {
+        let mut handoffs = Vec::new();
+        if !t.commands.iter().any(|c| {
+            matches!(c, Command::InvokeTask(req) if super::dispatch::is_activity(&req.resource))
+        }) || self.shared.has_mock(id)
+        {
+            return (t, handoffs);
+        }
+        let mut i = 0;
+        while i < t.commands.len() {
+            let claimed = match &t.commands[i] {
+                Command::InvokeTask(req) if super::dispatch::is_activity(&req.resource) => self
+                    .shared
+                    .activities
+                    .claim_waiter(&req.resource)
+                    .map(|w| (w, req.task)),
+                _ => None,
+            };
+            let Some((waiter, task)) = claimed else {
+                i += 1;
+                continue;
+            };
+            let Command::InvokeTask(req) = t.commands.remove(i) else {
+                continue;
+            };
+            let mut minter = Minter {
+                shared: &self.shared,
+                execution_id: id,
+            };
+            let started = live.exec.step(
+                &live.def,
+                Input::TaskStarted {
+                    task,
+                    worker_name: waiter.worker_name.clone(),
+                },
+                &mut self.env,
+                &mut minter,
+            );
+            t.events.extend(started.events);
+            t.commands.extend(started.commands);
+            t.states_entered += started.states_entered;
+            if started.completion.is_some() {
+                t.completion = started.completion;
+            }
+            handoffs.push((
+                waiter,
+                ActivityTask {
+                    execution_id: id,
+                    task,
+                    token: req.token.clone().unwrap_or_default(),
+                    input: baton_interp::exec::to_text(&req.parameters),
+                },
+            ));
+        }
+        (t, handoffs)
     }
 
     /// Loads a RUNNING execution from the store.
@@ -372,6 +441,7 @@ impl Shard {
         write: TransitionWrite,
         t: Transition,
         reply: Option<tokio::sync::oneshot::Sender<Result<()>>>,
+        handoffs: Vec<(Waiter, ActivityTask)>,
     ) {
         let ended = t.completion.as_ref().map(|_| match &write.execution {
             ExecutionWrite::Insert(r) | ExecutionWrite::Update(r) => {
@@ -389,6 +459,7 @@ impl Shard {
             version,
             reply,
             commands: t.commands,
+            handoffs,
             ended,
             execution_arn: match &write.execution {
                 ExecutionWrite::Insert(r) | ExecutionWrite::Update(r) => r.arn.clone(),

@@ -28,6 +28,7 @@
 //! compared in constant time.
 
 use axum::http::HeaderMap;
+use baton_asl::time;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -680,43 +681,29 @@ pub fn check_scope_and_time(sig: &Signature, service: &str, now: i64) -> Result<
             "Credential should be scoped to correct service: '{service}'. "
         )));
     }
-    match sig.expires {
-        None => {
-            if sig.time < now - MAX_SKEW_SECS {
-                return Err(AuthError::invalid(format!(
-                    "Signature expired: {} is now earlier than {} ({} - 5 min.)",
-                    sig.amz_date,
-                    format_amz_date(now - MAX_SKEW_SECS),
-                    format_amz_date(now)
-                )));
-            }
-            if sig.time > now + MAX_SKEW_SECS {
-                return Err(AuthError::invalid(format!(
-                    "Signature not yet current: {} is still later than {} ({} + 5 min.)",
-                    sig.amz_date,
-                    format_amz_date(now + MAX_SKEW_SECS),
-                    format_amz_date(now)
-                )));
-            }
-        }
+    // Signed requests expire 5 minutes after their date; presigned URLs
+    // after their X-Amz-Expires.
+    let expired = match sig.expires {
+        None => (sig.time < now - MAX_SKEW_SECS).then(|| (MAX_SKEW_SECS, "5 min.".to_string())),
         Some(expires) => {
-            if now > sig.time.saturating_add(expires) {
-                return Err(AuthError::invalid(format!(
-                    "Signature expired: {} is now earlier than {} ({} - {expires} sec.)",
-                    sig.amz_date,
-                    format_amz_date(now - expires),
-                    format_amz_date(now)
-                )));
-            }
-            if sig.time > now + MAX_SKEW_SECS {
-                return Err(AuthError::invalid(format!(
-                    "Signature not yet current: {} is still later than {} ({} + 5 min.)",
-                    sig.amz_date,
-                    format_amz_date(now + MAX_SKEW_SECS),
-                    format_amz_date(now)
-                )));
-            }
+            (now > sig.time.saturating_add(expires)).then(|| (expires, format!("{expires} sec.")))
         }
+    };
+    if let Some((window, shown)) = expired {
+        return Err(AuthError::invalid(format!(
+            "Signature expired: {} is now earlier than {} ({} - {shown})",
+            sig.amz_date,
+            format_amz_date(now - window),
+            format_amz_date(now)
+        )));
+    }
+    if sig.time > now + MAX_SKEW_SECS {
+        return Err(AuthError::invalid(format!(
+            "Signature not yet current: {} is still later than {} ({} + 5 min.)",
+            sig.amz_date,
+            format_amz_date(now + MAX_SKEW_SECS),
+            format_amz_date(now)
+        )));
     }
     Ok(())
 }
@@ -794,50 +781,17 @@ pub fn authorization_header(
 // Time
 // ---------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 fn epoch_seconds(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
     if !(1..=12).contains(&mo)
         || d < 1
-        || d > days_in_month(y, mo)
+        || d > time::days_in_month(y, mo)
         || !(0..24).contains(&h)
         || !(0..60).contains(&mi)
         || !(0..61).contains(&s)
     {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    Some(time::days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 fn digits(s: &str) -> Option<i64> {
@@ -864,14 +818,7 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
 
 /// Formats seconds since the epoch as `yyyymmddThhmmssZ`.
 pub fn format_amz_date(t: i64) -> String {
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
-    let secs = t.rem_euclid(86_400);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    time::format_basic(t.saturating_mul(1000))
 }
 
 /// Parses an RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`).

@@ -11,15 +11,16 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use baton_services::ServiceError;
 use baton_services::apps::{Apps, Filter};
-use baton_services::{Scope, ServiceError};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::request::RequestHead;
 
 /// The signing name requests to this API are checked against with `--auth`.
 const SIGNING_NAME: &str = "baton";
@@ -37,56 +38,31 @@ fn apps(state: &AppState) -> Apps {
     Apps::new(state.engine().store().clone())
 }
 
-/// The caller's scope, or the error refusing the request (`--auth`).
-fn scope(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Scope, ServiceError> {
-    let caller = state.authorize(SIGNING_NAME, method, uri, headers, body)?;
-    Ok(Scope::new(caller.account, caller.region))
-}
-
-async fn put_app(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn put_app(Path(name): Path<String>, req: RequestHead, body: Bytes) -> Response {
     let result = (|| {
-        let scope = scope(&state, &method, &uri, &headers, &body)?;
+        let scope = req.scope(SIGNING_NAME, &body)?;
         let input: Value = serde_json::from_slice(&body).map_err(|e| {
             ServiceError::client(
                 "SerializationException",
                 format!("the app record is not valid JSON: {e}"),
             )
         })?;
-        apps(&state).put(&scope, &name, input)
+        apps(&req.state).put(&scope, &name, input)
     })();
     respond(result)
 }
 
-async fn list_apps(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let result = scope(&state, &method, &uri, &headers, b"").and_then(|_| apps(&state).list());
+async fn list_apps(req: RequestHead) -> Response {
+    let result = req
+        .scope(SIGNING_NAME, b"")
+        .and_then(|_| apps(&req.state).list());
     respond(result)
 }
 
 async fn state_machine(
-    State(state): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: RequestHead,
 ) -> Response {
     let pick = |k: &str| {
         query
@@ -99,8 +75,9 @@ async fn state_machine(
         stage: pick("stage"),
         region: pick("region"),
     };
-    let result = scope(&state, &method, &uri, &headers, b"")
-        .and_then(|_| apps(&state).resolve_state_machine(&key, &filter));
+    let result = req
+        .scope(SIGNING_NAME, b"")
+        .and_then(|_| apps(&req.state).resolve_state_machine(&key, &filter));
     respond(result)
 }
 

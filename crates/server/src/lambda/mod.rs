@@ -22,16 +22,17 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use base64::Engine as _;
 use baton_services::lambda::Lambda;
-use baton_services::{AwsService, InvocationType, Scope, ServiceError};
+use baton_services::{AwsService, InvocationType, ServiceError};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::request::RequestHead;
 
 /// The signing name of the Lambda API.
 const SIGNING_NAME: &str = "lambda";
@@ -79,27 +80,12 @@ pub fn routes() -> Router<AppState> {
         .route("/_baton/v1/functions/{name}/logs", get(function_logs))
 }
 
-/// A request's parts every route needs.
-struct Req {
-    state: AppState,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-}
-
-impl Req {
+impl RequestHead {
     fn lambda(&self) -> Result<&std::sync::Arc<Lambda>, ServiceError> {
         self.state
             .services()
             .map(|s| &s.lambda)
-            .ok_or_else(|| unavailable())
-    }
-
-    fn scope(&self, signing_name: &str, body: &[u8]) -> Result<Scope, ServiceError> {
-        let caller =
-            self.state
-                .authorize(signing_name, &self.method, &self.uri, &self.headers, body)?;
-        Ok(Scope::new(caller.account, caller.region))
+            .ok_or_else(unavailable)
     }
 
     /// Runs `action` with `input` for the caller.
@@ -112,6 +98,35 @@ impl Req {
     ) -> Result<Value, ServiceError> {
         let scope = self.scope(signing_name, body)?;
         self.lambda()?.call(&scope, action, input).await
+    }
+
+    /// Runs `action` with `input` (the request has no body) and answers with
+    /// `status`.
+    async fn answer(
+        &self,
+        status: StatusCode,
+        signing_name: &str,
+        action: &str,
+        input: Value,
+    ) -> Response {
+        respond(status, self.call(signing_name, b"", action, input).await)
+    }
+
+    /// Runs `action` with the JSON `body` as `input` turns it into the
+    /// action's input, and answers with `status`.
+    async fn answer_json(
+        &self,
+        status: StatusCode,
+        signing_name: &str,
+        action: &str,
+        body: &[u8],
+        input: impl FnOnce(Value) -> Result<Value, ServiceError>,
+    ) -> Response {
+        let r = match body_json(body).and_then(input) {
+            Ok(input) => self.call(signing_name, body, action, input).await,
+            Err(e) => Err(e),
+        };
+        respond(status, r)
     }
 }
 
@@ -226,126 +241,65 @@ fn set(mut input: Value, key: &str, value: &str) -> Value {
 
 // ----- functions -------------------------------------------------------------
 
-async fn list_functions(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+/// An action on the function in the path, with its `?Qualifier=`.
+async fn function_action(
+    req: &RequestHead,
+    name: String,
+    q: &HashMap<String, String>,
+    status: StatusCode,
+    action: &str,
 ) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let input = with_query(json!({}), &q, &["Marker", "MaxItems"]);
-    respond(
-        StatusCode::OK,
-        req.call(SIGNING_NAME, b"", "ListFunctions", input).await,
-    )
+    let input = with_query(json!({ "FunctionName": name }), q, &["Qualifier"]);
+    req.answer(status, SIGNING_NAME, action, input).await
 }
 
-async fn create_function(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let r = async {
-        let input = body_json(&body)?;
-        req.call(SIGNING_NAME, &body, "CreateFunction", input).await
-    }
-    .await;
-    respond(StatusCode::CREATED, r)
+async fn list_functions(Query(q): Query<HashMap<String, String>>, req: RequestHead) -> Response {
+    let input = with_query(json!({}), &q, &["Marker", "MaxItems"]);
+    req.answer(StatusCode::OK, SIGNING_NAME, "ListFunctions", input)
+        .await
+}
+
+async fn create_function(req: RequestHead, body: Bytes) -> Response {
+    req.answer_json(
+        StatusCode::CREATED,
+        SIGNING_NAME,
+        "CreateFunction",
+        &body,
+        Ok,
+    )
+    .await
 }
 
 async fn get_function(
-    State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: RequestHead,
 ) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let input = with_query(json!({ "FunctionName": name }), &q, &["Qualifier"]);
-    respond(
-        StatusCode::OK,
-        req.call(SIGNING_NAME, b"", "GetFunction", input).await,
-    )
+    function_action(&req, name, &q, StatusCode::OK, "GetFunction").await
 }
 
 async fn get_configuration(
-    State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: RequestHead,
 ) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let input = with_query(json!({ "FunctionName": name }), &q, &["Qualifier"]);
-    respond(
-        StatusCode::OK,
-        req.call(SIGNING_NAME, b"", "GetFunctionConfiguration", input)
-            .await,
-    )
+    function_action(&req, name, &q, StatusCode::OK, "GetFunctionConfiguration").await
 }
 
 async fn delete_function(
-    State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: RequestHead,
 ) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let input = with_query(json!({ "FunctionName": name }), &q, &["Qualifier"]);
-    respond(
-        StatusCode::NO_CONTENT,
-        req.call(SIGNING_NAME, b"", "DeleteFunction", input).await,
-    )
+    function_action(&req, name, &q, StatusCode::NO_CONTENT, "DeleteFunction").await
 }
 
 async fn invoke(
-    State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: RequestHead,
     body: Body,
 ) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
     let body = match axum::body::to_bytes(body, MAX_INVOKE_BYTES).await {
         Ok(b) => b,
         Err(_) => {
@@ -441,203 +395,102 @@ async fn invoke(
 
 // ----- event source mappings -------------------------------------------------
 
-async fn create_mapping(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let r = async {
-        let input = body_json(&body)?;
-        req.call(SIGNING_NAME, &body, "CreateEventSourceMapping", input)
-            .await
-    }
-    .await;
-    respond(StatusCode::ACCEPTED, r)
+async fn create_mapping(req: RequestHead, body: Bytes) -> Response {
+    req.answer_json(
+        StatusCode::ACCEPTED,
+        SIGNING_NAME,
+        "CreateEventSourceMapping",
+        &body,
+        Ok,
+    )
+    .await
 }
 
-async fn list_mappings(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
+async fn list_mappings(Query(q): Query<HashMap<String, String>>, req: RequestHead) -> Response {
     let input = with_query(
         json!({}),
         &q,
         &["EventSourceArn", "FunctionName", "Marker", "MaxItems"],
     );
-    respond(
+    req.answer(
         StatusCode::OK,
-        req.call(SIGNING_NAME, b"", "ListEventSourceMappings", input)
-            .await,
+        SIGNING_NAME,
+        "ListEventSourceMappings",
+        input,
     )
+    .await
 }
 
-async fn get_mapping(
-    State(state): State<AppState>,
-    Path(uuid): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    respond(
+async fn get_mapping(Path(uuid): Path<String>, req: RequestHead) -> Response {
+    req.answer(
         StatusCode::OK,
-        req.call(
-            SIGNING_NAME,
-            b"",
-            "GetEventSourceMapping",
-            json!({ "UUID": uuid }),
-        )
-        .await,
+        SIGNING_NAME,
+        "GetEventSourceMapping",
+        json!({ "UUID": uuid }),
     )
+    .await
 }
 
-async fn update_mapping(
-    State(state): State<AppState>,
-    Path(uuid): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let r = async {
-        let input = set(body_json(&body)?, "UUID", &uuid);
-        req.call(SIGNING_NAME, &body, "UpdateEventSourceMapping", input)
-            .await
-    }
-    .await;
-    respond(StatusCode::ACCEPTED, r)
-}
-
-async fn delete_mapping(
-    State(state): State<AppState>,
-    Path(uuid): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    respond(
+async fn update_mapping(Path(uuid): Path<String>, req: RequestHead, body: Bytes) -> Response {
+    req.answer_json(
         StatusCode::ACCEPTED,
-        req.call(
-            SIGNING_NAME,
-            b"",
-            "DeleteEventSourceMapping",
-            json!({ "UUID": uuid }),
-        )
-        .await,
+        SIGNING_NAME,
+        "UpdateEventSourceMapping",
+        &body,
+        |input| Ok(set(input, "UUID", &uuid)),
     )
+    .await
+}
+
+async fn delete_mapping(Path(uuid): Path<String>, req: RequestHead) -> Response {
+    req.answer(
+        StatusCode::ACCEPTED,
+        SIGNING_NAME,
+        "DeleteEventSourceMapping",
+        json!({ "UUID": uuid }),
+    )
+    .await
 }
 
 // ----- Baton's function routes -----------------------------------------------
 
-async fn put_function(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    let r = async {
-        let input = body_json(&body)?;
-        if let Some(n) = input.get("FunctionName").and_then(Value::as_str)
-            && n != name
-        {
-            return Err(ServiceError::client(
-                "InvalidParameterValueException",
-                format!("FunctionName {n:?} in the body differs from {name:?} in the path"),
-            ));
-        }
-        let input = set(input, "FunctionName", &name);
-        req.call(BATON_SIGNING_NAME, &body, "PutFunction", input)
-            .await
-    }
-    .await;
-    respond(StatusCode::OK, r)
+async fn put_function(Path(name): Path<String>, req: RequestHead, body: Bytes) -> Response {
+    req.answer_json(
+        StatusCode::OK,
+        BATON_SIGNING_NAME,
+        "PutFunction",
+        &body,
+        |input| {
+            if let Some(n) = input.get("FunctionName").and_then(Value::as_str)
+                && n != name
+            {
+                return Err(ServiceError::client(
+                    "InvalidParameterValueException",
+                    format!("FunctionName {n:?} in the body differs from {name:?} in the path"),
+                ));
+            }
+            Ok(set(input, "FunctionName", &name))
+        },
+    )
+    .await
 }
 
-async fn baton_delete_function(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
-    respond(
+async fn baton_delete_function(Path(name): Path<String>, req: RequestHead) -> Response {
+    req.answer(
         StatusCode::NO_CONTENT,
-        req.call(
-            BATON_SIGNING_NAME,
-            b"",
-            "DeleteFunction",
-            json!({ "FunctionName": name }),
-        )
-        .await,
+        BATON_SIGNING_NAME,
+        "DeleteFunction",
+        json!({ "FunctionName": name }),
     )
+    .await
 }
 
 async fn function_logs(
-    State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: RequestHead,
 ) -> Response {
-    let req = Req {
-        state,
-        method,
-        uri,
-        headers,
-    };
     let input = with_query(json!({ "FunctionName": name }), &q, &["Limit", "NextToken"]);
-    respond(
-        StatusCode::OK,
-        req.call(BATON_SIGNING_NAME, b"", "GetFunctionLogs", input)
-            .await,
-    )
+    req.answer(StatusCode::OK, BATON_SIGNING_NAME, "GetFunctionLogs", input)
+        .await
 }

@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
 use baton_services::{AwsService, Scope, ServiceError};
 use serde_json::{Map, Value};
 
 use crate::AppState;
+use crate::xml::{self, escape};
 
 const XMLNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 
@@ -55,11 +56,7 @@ pub async fn handle_query(
             &request_id,
         );
     };
-    let action = params
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let action = crate::query_action(&params);
     if action.is_empty() {
         return error_response(
             &ServiceError::client("MissingAction", "Missing Action parameter"),
@@ -69,8 +66,8 @@ pub async fn handle_query(
     let input = params_to_json(&params);
     let scope = Scope::new(caller.account, caller.region);
     tracing::debug!(action = %action, region = %scope.region, account = %scope.account, "sns request");
-    match services.sns.call(&scope, &action, input).await {
-        Ok(out) => ok_response(&action, &out, &request_id),
+    match services.sns.call(&scope, action, input).await {
+        Ok(out) => ok_response(action, &out, &request_id),
         Err(e) => {
             tracing::debug!(action = %action, error = %e.code, message = %e.message, "sns request failed");
             error_response(&e, &request_id)
@@ -168,25 +165,11 @@ fn convert_branch(m: &BTreeMap<String, Node>) -> Value {
 
 // ----- response: JSON → XML ----------------------------------------------------------
 
-fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-}
-
 fn scalar(v: &Value, out: &mut String) {
     match v {
-        Value::String(s) => escape(s, out),
+        Value::String(s) => escape(out, s),
         Value::Null => {}
-        other => escape(&other.to_string(), out),
+        other => escape(out, &other.to_string()),
     }
 }
 
@@ -200,7 +183,7 @@ fn element(name: &str, v: &Value, out: &mut String) {
         Value::Object(m) if name == "Attributes" => {
             for (k, val) in m {
                 out.push_str("<entry><key>");
-                escape(k, out);
+                escape(out, k);
                 out.push_str("</key><value>");
                 scalar(val, out);
                 out.push_str("</value></entry>");
@@ -237,9 +220,7 @@ fn element(name: &str, v: &Value, out: &mut String) {
 }
 
 fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
-    let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    let mut resp = xml::response(status, body);
     if let Ok(v) = HeaderValue::from_str(request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
@@ -248,31 +229,16 @@ fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response 
 
 /// An action's answer as XML.
 pub fn render_ok(action: &str, out: &Value, request_id: &str) -> String {
-    let mut s = String::with_capacity(256);
-    s.push_str("<?xml version=\"1.0\"?>\n<");
-    s.push_str(action);
-    s.push_str("Response xmlns=\"");
-    s.push_str(XMLNS);
-    s.push_str("\">");
-    if WITH_RESULT.contains(&action) {
-        let empty = Map::new();
-        let members = out.as_object().unwrap_or(&empty);
-        s.push('<');
-        s.push_str(action);
-        s.push_str("Result>");
-        for (k, v) in members {
-            element(k, v, &mut s);
+    let result = WITH_RESULT.contains(&action).then(|| {
+        let mut s = String::with_capacity(256);
+        if let Value::Object(members) = out {
+            for (k, v) in members {
+                element(k, v, &mut s);
+            }
         }
-        s.push_str("</");
-        s.push_str(action);
-        s.push_str("Result>");
-    }
-    s.push_str("<ResponseMetadata><RequestId>");
-    escape(request_id, &mut s);
-    s.push_str("</RequestId></ResponseMetadata></");
-    s.push_str(action);
-    s.push_str("Response>");
-    s
+        s
+    });
+    xml::ok_document(XMLNS, action, result.as_deref(), request_id)
 }
 
 fn ok_response(action: &str, out: &Value, request_id: &str) -> Response {
@@ -285,19 +251,7 @@ fn ok_response(action: &str, out: &Value, request_id: &str) -> Response {
 
 /// An error as SNS's XML.
 pub fn render_error(e: &ServiceError, request_id: &str) -> String {
-    let mut s = String::with_capacity(256);
-    s.push_str("<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"");
-    s.push_str(XMLNS);
-    s.push_str("\"><Error><Type>");
-    s.push_str(if e.sender_fault { "Sender" } else { "Receiver" });
-    s.push_str("</Type><Code>");
-    escape(&e.code, &mut s);
-    s.push_str("</Code><Message>");
-    escape(&e.message, &mut s);
-    s.push_str("</Message></Error><RequestId>");
-    escape(request_id, &mut s);
-    s.push_str("</RequestId></ErrorResponse>");
-    s
+    xml::error_document(XMLNS, e, &e.code, "", request_id)
 }
 
 fn error_response(e: &ServiceError, request_id: &str) -> Response {

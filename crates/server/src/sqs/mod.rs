@@ -81,47 +81,61 @@ pub async fn handle_json(
             );
         }
     };
-    let caller = match state.authorize("sqs", method, uri, headers, &bytes) {
-        Ok(c) => c,
-        Err(e) => return json_error(&e),
-    };
-    let Some(services) = state.services() else {
-        return json_error(&not_available());
-    };
-    let mut input = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
+    let input = || {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Map::new()));
+        }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                return json_error(&ServiceError {
-                    code: "SerializationException".into(),
-                    message: "The request body is not a valid JSON object.".into(),
-                    status: 400,
-                    sender_fault: true,
-                    query_code: None,
-                });
-            }
+            Ok(v @ Value::Object(_)) => Ok(v),
+            _ => Err(ServiceError {
+                code: "SerializationException".into(),
+                message: "The request body is not a valid JSON object.".into(),
+                status: 400,
+                sender_fault: true,
+                query_code: None,
+            }),
         }
     };
+    match call(state, method, uri, headers, &bytes, &action, input).await {
+        Ok(v) => json_ok(&v),
+        Err(e) => json_error(&e),
+    }
+}
+
+/// Runs `action` for the caller of a request signed for SQS, with the
+/// input `input` makes once the caller is known; a request POSTed to a
+/// queue URL's path names that queue when it leaves out `QueueUrl`.
+async fn call(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    action: &str,
+    input: impl FnOnce() -> Result<Value, ServiceError>,
+) -> Result<Value, ServiceError> {
+    let caller = state.authorize("sqs", method, uri, headers, body)?;
+    let services = state.services().ok_or_else(not_available)?;
+    let mut input = input()?;
     if let (Some(path), Value::Object(o)) = (path_queue(uri), &mut input)
-        && takes_queue_url(&action)
+        && takes_queue_url(action)
         && !o.contains_key("QueueUrl")
     {
         o.insert("QueueUrl".into(), Value::String(path.to_string()));
     }
     let scope = Scope::new(caller.account, caller.region);
-    match services.sqs.call(&scope, &action, input).await {
-        Ok(v) => json_ok(&v),
-        Err(e) => {
+    services
+        .sqs
+        .call(&scope, action, input)
+        .await
+        .inspect_err(|e| {
             tracing::debug!(action, code = %e.code, message = %e.message, "SQS request failed");
-            json_error(&e)
-        }
-    }
+        })
 }
 
-fn json_ok(v: &Value) -> Response {
-    let mut resp = (StatusCode::OK, v.to_string()).into_response();
+/// A JSON-protocol answer with its request id.
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -131,6 +145,10 @@ fn json_ok(v: &Value) -> Response {
         h.insert("x-amzn-RequestId", v);
     }
     resp
+}
+
+fn json_ok(v: &Value) -> Response {
+    json_response(StatusCode::OK, v.to_string())
 }
 
 /// An error in the JSON protocol: `__type` with the model's shape name, and
@@ -147,15 +165,8 @@ fn json_error(e: &ServiceError) -> Response {
         "message": e.message,
     });
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut resp = (status, body.to_string()).into_response();
+    let mut resp = json_response(status, body.to_string());
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
-    if let Ok(v) = HeaderValue::from_str(&request_id()) {
-        h.insert("x-amzn-RequestId", v);
-    }
     let fault = if e.sender_fault { "Sender" } else { "Receiver" };
     let code = e.query_code.as_deref().unwrap_or(&e.code);
     if let Ok(v) = HeaderValue::from_str(&format!("{code};{fault}")) {
@@ -173,31 +184,10 @@ pub async fn handle_query(
     body: &Bytes,
     params: Vec<(String, String)>,
 ) -> Response {
-    let action = params
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let caller = match state.authorize("sqs", method, uri, headers, body) {
-        Ok(c) => c,
-        Err(e) => return query::error(&e),
-    };
-    let Some(services) = state.services() else {
-        return query::error(&not_available());
-    };
-    let mut input = query::input(&action, &params);
-    if let (Some(path), Value::Object(o)) = (path_queue(uri), &mut input)
-        && takes_queue_url(&action)
-        && !o.contains_key("QueueUrl")
-    {
-        o.insert("QueueUrl".into(), Value::String(path.to_string()));
-    }
-    let scope = Scope::new(caller.account, caller.region);
-    match services.sqs.call(&scope, &action, input).await {
-        Ok(v) => query::ok(&action, &v),
-        Err(e) => {
-            tracing::debug!(action, code = %e.code, message = %e.message, "SQS request failed");
-            query::error(&e)
-        }
+    let action = crate::query_action(&params);
+    let input = || Ok(query::input(action, &params));
+    match call(state, method, uri, headers, body, action, input).await {
+        Ok(v) => query::ok(action, &v),
+        Err(e) => query::error(&e),
     }
 }

@@ -5,10 +5,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use baton_services::ServiceError;
 use serde_json::{Map, Value};
+
+use crate::xml::{self, element};
 
 const XMLNS: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
 
@@ -40,39 +42,43 @@ const fn m(wire: &'static str, json: &'static str, kind: Kind) -> Member {
 }
 
 const QUEUE_URL: Member = m("QueueUrl", "QueueUrl", Kind::Str);
+const ENTRY_ID: Member = m("Id", "Id", Kind::Str);
+const RECEIPT_HANDLE: Member = m("ReceiptHandle", "ReceiptHandle", Kind::Str);
+const VISIBILITY_TIMEOUT: Member = m("VisibilityTimeout", "VisibilityTimeout", Kind::Int);
+
+// What SendMessage and a SendMessageBatch entry share.
+const MESSAGE_BODY: Member = m("MessageBody", "MessageBody", Kind::Str);
+const DELAY_SECONDS: Member = m("DelaySeconds", "DelaySeconds", Kind::Int);
+const MESSAGE_ATTRIBUTES: Member = m(
+    "MessageAttribute",
+    "MessageAttributes",
+    Kind::MessageAttributes,
+);
+const MESSAGE_SYSTEM_ATTRIBUTES: Member = m(
+    "MessageSystemAttribute",
+    "MessageSystemAttributes",
+    Kind::MessageAttributes,
+);
+const DEDUPLICATION_ID: Member = m(
+    "MessageDeduplicationId",
+    "MessageDeduplicationId",
+    Kind::Str,
+);
+const GROUP_ID: Member = m("MessageGroupId", "MessageGroupId", Kind::Str);
 
 const SEND_ENTRY: &[Member] = &[
-    m("Id", "Id", Kind::Str),
-    m("MessageBody", "MessageBody", Kind::Str),
-    m("DelaySeconds", "DelaySeconds", Kind::Int),
-    m(
-        "MessageAttribute",
-        "MessageAttributes",
-        Kind::MessageAttributes,
-    ),
-    m(
-        "MessageSystemAttribute",
-        "MessageSystemAttributes",
-        Kind::MessageAttributes,
-    ),
-    m(
-        "MessageDeduplicationId",
-        "MessageDeduplicationId",
-        Kind::Str,
-    ),
-    m("MessageGroupId", "MessageGroupId", Kind::Str),
+    ENTRY_ID,
+    MESSAGE_BODY,
+    DELAY_SECONDS,
+    MESSAGE_ATTRIBUTES,
+    MESSAGE_SYSTEM_ATTRIBUTES,
+    DEDUPLICATION_ID,
+    GROUP_ID,
 ];
 
-const DELETE_ENTRY: &[Member] = &[
-    m("Id", "Id", Kind::Str),
-    m("ReceiptHandle", "ReceiptHandle", Kind::Str),
-];
+const DELETE_ENTRY: &[Member] = &[ENTRY_ID, RECEIPT_HANDLE];
 
-const VISIBILITY_ENTRY: &[Member] = &[
-    m("Id", "Id", Kind::Str),
-    m("ReceiptHandle", "ReceiptHandle", Kind::Str),
-    m("VisibilityTimeout", "VisibilityTimeout", Kind::Int),
-];
+const VISIBILITY_ENTRY: &[Member] = &[ENTRY_ID, RECEIPT_HANDLE, VISIBILITY_TIMEOUT];
 
 fn members(action: &str) -> &'static [Member] {
     match action {
@@ -127,24 +133,12 @@ fn members(action: &str) -> &'static [Member] {
             const {
                 &[
                     QUEUE_URL,
-                    m("MessageBody", "MessageBody", Kind::Str),
-                    m("DelaySeconds", "DelaySeconds", Kind::Int),
-                    m(
-                        "MessageAttribute",
-                        "MessageAttributes",
-                        Kind::MessageAttributes,
-                    ),
-                    m(
-                        "MessageSystemAttribute",
-                        "MessageSystemAttributes",
-                        Kind::MessageAttributes,
-                    ),
-                    m(
-                        "MessageDeduplicationId",
-                        "MessageDeduplicationId",
-                        Kind::Str,
-                    ),
-                    m("MessageGroupId", "MessageGroupId", Kind::Str),
+                    MESSAGE_BODY,
+                    DELAY_SECONDS,
+                    MESSAGE_ATTRIBUTES,
+                    MESSAGE_SYSTEM_ATTRIBUTES,
+                    DEDUPLICATION_ID,
+                    GROUP_ID,
                 ]
             }
         }
@@ -172,7 +166,7 @@ fn members(action: &str) -> &'static [Member] {
                     ),
                     m("MessageAttributeName", "MessageAttributeNames", Kind::List),
                     m("MaxNumberOfMessages", "MaxNumberOfMessages", Kind::Int),
-                    m("VisibilityTimeout", "VisibilityTimeout", Kind::Int),
+                    VISIBILITY_TIMEOUT,
                     m("WaitTimeSeconds", "WaitTimeSeconds", Kind::Int),
                     m(
                         "ReceiveRequestAttemptId",
@@ -182,7 +176,7 @@ fn members(action: &str) -> &'static [Member] {
                 ]
             }
         }
-        "DeleteMessage" => const { &[QUEUE_URL, m("ReceiptHandle", "ReceiptHandle", Kind::Str)] },
+        "DeleteMessage" => const { &[QUEUE_URL, RECEIPT_HANDLE] },
         "DeleteMessageBatch" => {
             const {
                 &[
@@ -195,15 +189,7 @@ fn members(action: &str) -> &'static [Member] {
                 ]
             }
         }
-        "ChangeMessageVisibility" => {
-            const {
-                &[
-                    QUEUE_URL,
-                    m("ReceiptHandle", "ReceiptHandle", Kind::Str),
-                    m("VisibilityTimeout", "VisibilityTimeout", Kind::Int),
-                ]
-            }
-        }
+        "ChangeMessageVisibility" => const { &[QUEUE_URL, RECEIPT_HANDLE, VISIBILITY_TIMEOUT] },
         "ChangeMessageVisibilityBatch" => {
             const {
                 &[
@@ -323,27 +309,6 @@ pub(super) fn input(action: &str, params: &[(String, String)]) -> Value {
     Value::Object(o)
 }
 
-/// XML text escaping (`\r` too, which XML parsers would otherwise fold).
-fn escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn element(out: &mut String, name: &str, text: &str) {
-    let _ = write!(out, "<{name}>");
-    escape(out, text);
-    let _ = write!(out, "</{name}>");
-}
-
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -362,25 +327,21 @@ fn item_name(action: &str, key: &str) -> String {
     }
 }
 
+/// A map as flattened entries: `<item><key_name>k</key_name><Value>v</Value></item>`.
+fn entries_xml(out: &mut String, item: &str, key_name: &str, map: &Map<String, Value>) {
+    for (k, val) in map {
+        let _ = write!(out, "<{item}>");
+        element(out, key_name, k);
+        element(out, "Value", &scalar_text(val));
+        let _ = write!(out, "</{item}>");
+    }
+}
+
 fn members_xml(out: &mut String, action: &str, o: &Map<String, Value>) {
     for (key, v) in o {
         match (key.as_str(), v) {
-            ("Attributes", Value::Object(map)) => {
-                for (k, val) in map {
-                    out.push_str("<Attribute>");
-                    element(out, "Name", k);
-                    element(out, "Value", &scalar_text(val));
-                    out.push_str("</Attribute>");
-                }
-            }
-            ("Tags", Value::Object(map)) => {
-                for (k, val) in map {
-                    out.push_str("<Tag>");
-                    element(out, "Key", k);
-                    element(out, "Value", &scalar_text(val));
-                    out.push_str("</Tag>");
-                }
-            }
+            ("Attributes", Value::Object(map)) => entries_xml(out, "Attribute", "Name", map),
+            ("Tags", Value::Object(map)) => entries_xml(out, "Tag", "Key", map),
             ("MessageAttributes", Value::Object(map)) => {
                 for (k, val) in map {
                     out.push_str("<MessageAttribute>");
@@ -436,57 +397,27 @@ fn has_result(action: &str) -> bool {
     )
 }
 
-fn xml_response(status: StatusCode, body: String) -> Response {
-    let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-    resp
-}
-
 /// A successful query response.
 pub(super) fn ok(action: &str, v: &Value) -> Response {
-    let mut out = String::with_capacity(512);
-    let _ = write!(
-        out,
-        "<?xml version=\"1.0\"?>\n<{action}Response xmlns=\"{XMLNS}\">"
-    );
-    if has_result(action) {
-        let _ = write!(out, "<{action}Result>");
+    let result = has_result(action).then(|| {
+        let mut out = String::with_capacity(512);
         if let Value::Object(o) = v {
             members_xml(&mut out, action, o);
         }
-        let _ = write!(out, "</{action}Result>");
-    }
-    let _ = write!(
-        out,
-        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
-        super::request_id()
-    );
-    xml_response(StatusCode::OK, out)
+        out
+    });
+    xml::response(
+        StatusCode::OK,
+        xml::ok_document(XMLNS, action, result.as_deref(), &super::request_id()),
+    )
 }
 
 /// An error in the query protocol.
 pub(super) fn error(e: &ServiceError) -> Response {
-    let mut out = String::with_capacity(256);
-    let _ = write!(
-        out,
-        "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"{XMLNS}\"><Error>"
-    );
-    element(
-        &mut out,
-        "Type",
-        if e.sender_fault { "Sender" } else { "Receiver" },
-    );
-    element(&mut out, "Code", e.query_code.as_deref().unwrap_or(&e.code));
-    element(&mut out, "Message", &e.message);
-    let _ = write!(
-        out,
-        "<Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
-        super::request_id()
-    );
-    xml_response(
+    let code = e.query_code.as_deref().unwrap_or(&e.code);
+    xml::response(
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-        out,
+        xml::error_document(XMLNS, e, code, "<Detail/>", &super::request_id()),
     )
 }
 

@@ -653,17 +653,20 @@ impl Lambda {
     ) -> Result<Invocation, ServiceError> {
         let r = parse_function_ref(scope, function, "functionName")?;
         let r = check_qualifier(r, qualifier)?;
-        self.invoke_ref(&r, payload, invocation_type, log_tail)
+        self.invoke_ref(&r, payload, invocation_type, log_tail, false)
             .await
     }
 
-    /// One invocation of a function named by `r`.
+    /// One invocation of a function named by `r`. With `wait_for_worker`
+    /// a RequestResponse invocation waits for a free worker instead of
+    /// answering `TooManyRequestsException`.
     async fn invoke_ref(
         &self,
         r: &FunctionRef,
         payload: Vec<u8>,
         invocation_type: InvocationType,
         log_tail: bool,
+        wait_for_worker: bool,
     ) -> Result<Invocation, ServiceError> {
         let f = self.function(r)?;
         let payload = check_payload(payload, invocation_type)?;
@@ -686,7 +689,7 @@ impl Lambda {
                 })
             }
             InvocationType::RequestResponse => {
-                let (_, report) = self.run(f, payload, false).await?;
+                let (_, report) = self.run(f, payload, wait_for_worker).await?;
                 Ok(Invocation {
                     status_code: 200,
                     function_error: report.failed.then(|| "Unhandled".to_string()),
@@ -732,7 +735,7 @@ impl Lambda {
             Some(other) => other.to_string().into_bytes(),
         };
         let inv = self
-            .invoke_ref(&r, payload, invocation_type, log_tail)
+            .invoke_ref(&r, payload, invocation_type, log_tail, true)
             .await?;
         Ok(invocation_output(&inv, invocation_type))
     }
@@ -876,6 +879,12 @@ impl AwsService for Lambda {
     }
 }
 
+/// Invocations from inside Baton (Step Functions tasks, SNS deliveries)
+/// wait for a free worker: on AWS they would run on the account's
+/// concurrency (1,000 by default), so a Map state invoking one function
+/// many times at once must not see `TooManyRequestsException` only because
+/// Baton keeps few warm workers per function. The Lambda API's Invoke
+/// answers 429 as AWS does.
 impl FunctionInvoker for Lambda {
     fn invoke<'a>(
         &'a self,
@@ -888,7 +897,7 @@ impl FunctionInvoker for Lambda {
         Box::pin(async move {
             let r = parse_function_ref(scope, function, "functionName")?;
             let r = check_qualifier(r, None)?;
-            self.invoke_ref(&r, payload, invocation_type, log_tail)
+            self.invoke_ref(&r, payload, invocation_type, log_tail, true)
                 .await
         })
     }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use baton_asl::time::UtcParts;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -565,58 +566,22 @@ pub(crate) fn digest_folder(dir: &Path) -> (String, u64) {
 
 // ----- time ------------------------------------------------------------------
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// (y, m, d, hh, mm, ss, ms) of a time in milliseconds since the epoch.
-fn parts(ms: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
-    let secs = ms.div_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    (
-        y,
-        m,
-        d,
-        s / 3600,
-        s % 3600 / 60,
-        s % 60,
-        ms.rem_euclid(1000),
-    )
-}
+/// Now, in epoch milliseconds.
+pub(crate) use baton_engine::runtime::wall_clock_ms as now_ms;
 
 /// Lambda's `LastModified`: `2024-01-31T12:34:56.789+0000`.
 pub(crate) fn format_last_modified(ms: i64) -> String {
-    let (y, m, d, hh, mm, ss, mss) = parts(ms);
-    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{mss:03}+0000")
-}
-
-/// RFC 3339 with milliseconds, UTC (`2024-01-31T12:34:56.789Z`), as the
-/// runtimes stamp log lines.
-pub(crate) fn format_log_time(ms: i64) -> String {
-    let (y, m, d, hh, mm, ss, mss) = parts(ms);
-    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{mss:03}Z")
+    let t = UtcParts::from_millis(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli
+    )
 }
 
 /// `2024/01/31`, the date part of a log stream name.
 pub(crate) fn format_day(ms: i64) -> String {
-    let (y, m, d, ..) = parts(ms);
-    format!("{y:04}/{m:02}/{d:02}")
+    let t = UtcParts::from_millis(ms);
+    format!("{:04}/{:02}/{:02}", t.year, t.month, t.day)
 }
 
 // ----- errors ----------------------------------------------------------------
@@ -708,7 +673,6 @@ mod tests {
             format_last_modified(1_700_000_000_123),
             "2023-11-14T22:13:20.123+0000"
         );
-        assert_eq!(format_log_time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_day(1_700_000_000_123), "2023/11/14");
     }
 }

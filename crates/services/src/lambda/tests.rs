@@ -380,11 +380,13 @@ async fn timeouts_kill_the_worker_and_busy_functions_answer_429() {
         .await
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // The Lambda API (invoke_qualified) answers 429 at once ...
     let e = h
         .lambda
-        .invoke(
+        .invoke_qualified(
             &h.scope,
             "slow",
+            None,
             br#"{"ms": 1}"#.to_vec(),
             InvocationType::RequestResponse,
             false,
@@ -396,6 +398,22 @@ async fn timeouts_kill_the_worker_and_busy_functions_answer_429() {
         ("TooManyRequestsException", 429)
     );
     assert_eq!(e.message, "Rate Exceeded.");
+    // ... while Baton's own callers (Step Functions tasks, SNS) wait for the
+    // worker, as the account's concurrency would let them run on AWS.
+    let waited = tokio::time::timeout(
+        Duration::from_secs(30),
+        h.lambda.invoke(
+            &h.scope,
+            "slow",
+            br#"{"ms": 1}"#.to_vec(),
+            InvocationType::RequestResponse,
+            false,
+        ),
+    )
+    .await
+    .expect("the invocation waits for the worker, then runs")
+    .unwrap();
+    assert_eq!(waited.status_code, 200);
     assert_eq!(busy.await.unwrap().unwrap().status_code, 200);
     h.lambda.shutdown().await;
 }

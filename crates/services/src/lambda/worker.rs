@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 use super::logs::BoundedLog;
-use super::model::{FunctionRecord, format_log_time, now_ms};
+use super::model::{FunctionRecord, now_ms};
 use super::runtime_api::{ApiEvent, Pending, RuntimeApi};
 
 /// How long a runtime may take to start and ask for its first event
@@ -379,7 +379,7 @@ impl Worker {
             log.extend_from_slice(
                 format!(
                     "{} {request_id} Task timed out after {}.00 seconds\n",
-                    format_log_time(now_ms()),
+                    baton_asl::time::format_millis(now_ms()),
                     function.timeout
                 )
                 .as_bytes(),

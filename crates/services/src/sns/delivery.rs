@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
 use super::Inner;
-use super::model::{KIND_DELIVERY, KIND_SUB, Subscription, iso_millis, sqs_queue_of};
+use super::model::{KIND_DELIVERY, KIND_SUB, Subscription, sqs_queue_of};
 use crate::{InvocationType, Scope, ServiceError};
 use baton_storage::{ResourceOp, ResourceRecord};
 
@@ -243,7 +243,7 @@ impl Delivery {
     }
 
     fn timestamp(&self) -> String {
-        iso_millis(self.timestamp_ms)
+        baton_asl::time::format_millis(self.timestamp_ms)
     }
 
     /// `MessageAttributes` as the envelopes show them: `{"Type", "Value"}`.

@@ -37,14 +37,20 @@ fn invalid(prefix: &str, msg: impl std::fmt::Display) -> ServiceError {
     ServiceError::client("InvalidParameter", format!("{prefix}{msg}"))
 }
 
-/// Checks a policy as Subscribe (`subscribe = true`) or
-/// SetSubscriptionAttributes words its errors.
-pub fn validate(policy: &Value, scope: Scope, subscribe: bool) -> Result<(), ServiceError> {
-    let prefix = if subscribe {
+/// How an invalid subscription attribute's message starts, as Subscribe
+/// (`subscribe = true`) or SetSubscriptionAttributes words it.
+pub(crate) fn error_prefix(subscribe: bool) -> &'static str {
+    if subscribe {
         "Invalid parameter: Attributes Reason: "
     } else {
         "Invalid parameter: "
-    };
+    }
+}
+
+/// Checks a policy as Subscribe (`subscribe = true`) or
+/// SetSubscriptionAttributes words its errors.
+pub fn validate(policy: &Value, scope: Scope, subscribe: bool) -> Result<(), ServiceError> {
+    let prefix = error_prefix(subscribe);
     let Some(obj) = policy.as_object() else {
         return Err(invalid(
             prefix,

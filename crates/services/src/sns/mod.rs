@@ -393,6 +393,40 @@ impl Inner {
         .map_err(Into::into)
     }
 
+    /// One page of `kind` records under `prefix`, after the one `token`
+    /// names: the records, and the `NextToken` when more remain.
+    async fn list_page(
+        &self,
+        kind: &str,
+        prefix: &str,
+        token: Option<String>,
+    ) -> Result<(Vec<ResourceRecord>, Option<String>), ServiceError> {
+        let after = match token {
+            Some(t) if !t.is_empty() => Some(decode_token(&t)?),
+            _ => None,
+        };
+        let mut page = self.list(kind, prefix, after, PAGE + 1).await?;
+        let more = page.len() > PAGE;
+        page.truncate(PAGE);
+        let next = if more {
+            page.last().map(|last| encode_token(&last.key))
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// Writes one `kind` record.
+    async fn put<T: serde::Serialize>(
+        &self,
+        kind: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<(), ServiceError> {
+        self.write(vec![ResourceOp::Put(encode(kind, key, value)?)])
+            .await
+    }
+
     async fn write(&self, ops: Vec<ResourceOp>) -> Result<(), ServiceError> {
         if ops.is_empty() {
             return Ok(());
@@ -535,8 +569,7 @@ impl Inner {
             attributes,
             tags,
         };
-        self.write(vec![ResourceOp::Put(encode(KIND_TOPIC, &arn, &topic)?)])
-            .await?;
+        self.put(KIND_TOPIC, &arn, &topic).await?;
         Ok(json!({"TopicArn": arn}))
     }
 
@@ -603,19 +636,13 @@ impl Inner {
     }
 
     async fn list_topics(&self, scope: &Scope, inp: &Input<'_>) -> Result<Value, ServiceError> {
-        let after = match inp.str("NextToken")? {
-            Some(t) if !t.is_empty() => Some(decode_token(&t)?),
-            _ => None,
-        };
-        let page = self
-            .list(KIND_TOPIC, &scope_prefix(scope), after, PAGE + 1)
+        let (page, next) = self
+            .list_page(KIND_TOPIC, &scope_prefix(scope), inp.str("NextToken")?)
             .await?;
-        let more = page.len() > PAGE;
-        let page = &page[..page.len().min(PAGE)];
         let topics: Vec<Value> = page.iter().map(|r| json!({"TopicArn": r.key})).collect();
         let mut out = json!({"Topics": topics});
-        if more && let Some(last) = page.last() {
-            out["NextToken"] = json!(encode_token(&last.key));
+        if let Some(t) = next {
+            out["NextToken"] = json!(t);
         }
         Ok(out)
     }
@@ -694,8 +721,7 @@ impl Inner {
         } else {
             topic.attributes.insert(name, value);
         }
-        self.write(vec![ResourceOp::Put(encode(KIND_TOPIC, &arn, &topic)?)])
-            .await?;
+        self.put(KIND_TOPIC, &arn, &topic).await?;
         Ok(json!({}))
     }
 
@@ -891,8 +917,7 @@ impl Inner {
         };
         if sub.pending {
             sub.pending = false;
-            self.write(vec![ResourceOp::Put(encode(KIND_SUB, &sub.arn, &sub)?)])
-                .await?;
+            self.put(KIND_SUB, &sub.arn, &sub).await?;
         }
         Ok(json!({"SubscriptionArn": sub.arn}))
     }
@@ -921,15 +946,9 @@ impl Inner {
         prefix: &str,
         token: Option<String>,
     ) -> Result<Value, ServiceError> {
-        let after = match token {
-            Some(t) if !t.is_empty() => Some(decode_token(&t)?),
-            _ => None,
-        };
-        let page = self.list(KIND_SUB, prefix, after, PAGE + 1).await?;
-        let more = page.len() > PAGE;
-        let page = &page[..page.len().min(PAGE)];
+        let (page, next) = self.list_page(KIND_SUB, prefix, token).await?;
         let mut subs = Vec::new();
-        for rec in page {
+        for rec in &page {
             let s: Subscription = decode(rec)?;
             subs.push(json!({
                 "SubscriptionArn": if s.pending { "PendingConfirmation".to_string() } else { s.arn.clone() },
@@ -940,8 +959,8 @@ impl Inner {
             }));
         }
         let mut out = json!({"Subscriptions": subs});
-        if more && let Some(last) = page.last() {
-            out["NextToken"] = json!(encode_token(&last.key));
+        if let Some(t) = next {
+            out["NextToken"] = json!(t);
         }
         Ok(out)
     }
@@ -1066,8 +1085,7 @@ impl Inner {
         } else {
             sub.attributes.insert(name, value);
         }
-        self.write(vec![ResourceOp::Put(encode(KIND_SUB, &arn, &sub)?)])
-            .await?;
+        self.put(KIND_SUB, &arn, &sub).await?;
         Ok(json!({}))
     }
 
@@ -1099,8 +1117,7 @@ impl Inner {
                 "Could not complete request: tag quota of per resource exceeded",
             ));
         }
-        self.write(vec![ResourceOp::Put(encode(KIND_TOPIC, &arn, &topic)?)])
-            .await?;
+        self.put(KIND_TOPIC, &arn, &topic).await?;
         Ok(json!({}))
     }
 
@@ -1112,8 +1129,7 @@ impl Inner {
         let _guard = self.control.lock().await;
         let mut topic = self.tagged_topic(scope, &arn).await?;
         topic.tags.retain(|(k, _)| !keys.contains(k));
-        self.write(vec![ResourceOp::Put(encode(KIND_TOPIC, &arn, &topic)?)])
-            .await?;
+        self.put(KIND_TOPIC, &arn, &topic).await?;
         Ok(json!({}))
     }
 
@@ -1156,11 +1172,7 @@ fn check_filter_policy(
     scope_name: &str,
     subscribe: bool,
 ) -> Result<(), ServiceError> {
-    let prefix = if subscribe {
-        "Invalid parameter: Attributes Reason: "
-    } else {
-        "Invalid parameter: "
-    };
+    let prefix = filter::error_prefix(subscribe);
     let v: Value = serde_json::from_str(policy)
         .map_err(|_| invalid_parameter(format!("{prefix}FilterPolicy: failed to parse JSON.")))?;
     let scope = filter::Scope::parse(scope_name).unwrap_or(filter::Scope::MessageAttributes);
@@ -1175,11 +1187,7 @@ fn validate_subscription_attribute(
     endpoint: &str,
     subscribe: bool,
 ) -> Result<(), ServiceError> {
-    let prefix = if subscribe {
-        "Invalid parameter: Attributes Reason: "
-    } else {
-        "Invalid parameter: "
-    };
+    let prefix = filter::error_prefix(subscribe);
     if !SUBSCRIPTION_ATTRIBUTES.contains(&name) {
         return Err(invalid_parameter(format!("{prefix}AttributeName")));
     }

@@ -70,6 +70,23 @@ fn get_queue<'a>(st: &'a mut State, key: &str) -> Result<&'a mut Queue, ServiceE
     st.queues.get_mut(key).ok_or_else(queue_does_not_exist)
 }
 
+/// An optional integer member that must lie in `range`; else
+/// `InvalidParameterValue` with `message`.
+fn opt_int_in(
+    o: &Obj,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    message: &str,
+) -> Result<Option<i64>, ServiceError> {
+    let v = opt_int(o, name)?;
+    if let Some(v) = v
+        && !range.contains(&v)
+    {
+        return Err(invalid_value(name, &v.to_string(), message));
+    }
+    Ok(v)
+}
+
 fn to_i64_ms(seconds: i64) -> i64 {
     seconds.saturating_mul(1000)
 }
@@ -150,6 +167,28 @@ fn batch_entries<'a>(
         }
     }
     Ok(out)
+}
+
+/// Runs `f` on every entry of a batch: the store operations of the entries
+/// that succeeded, and the answer listing them (`Successful`) and the others
+/// (`Failed`).
+fn batch<'a>(
+    entries: Vec<(&'a str, &'a Obj)>,
+    mut f: impl FnMut(&'a Obj) -> Result<Option<QueueOp>, ServiceError>,
+) -> (Vec<QueueOp>, Value) {
+    let mut ops = Vec::new();
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for (id, e) in entries {
+        match f(e) {
+            Ok(op) => {
+                ops.extend(op);
+                successful.push(json!({ "Id": id }));
+            }
+            Err(e) => failed.push(failed_entry(id, &e)),
+        }
+    }
+    (ops, json!({ "Successful": successful, "Failed": failed }))
 }
 
 fn failed_entry(id: &str, e: &ServiceError) -> Value {
@@ -483,6 +522,16 @@ fn message_json(queue_id: u64, m: &Msg, req: &ReceiveRequest) -> Value {
 }
 
 impl State {
+    /// The URLs of `(account, name)` queues, as a JSON list.
+    fn urls_of(&self, names: &[(&str, &str)]) -> Value {
+        Value::Array(
+            names
+                .iter()
+                .map(|(a, n)| Value::String(self.url_of(a, n)))
+                .collect(),
+        )
+    }
+
     /// One receive attempt on queue `key` at `now`.
     fn try_receive(
         &mut self,
@@ -577,6 +626,22 @@ impl State {
 // ----- the actions -----------------------------------------------------------
 
 impl Sqs {
+    /// Changes queue `key` with `f`, which returns the store operations to
+    /// write and its answer, and waits until they are durable.
+    async fn change_queue<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut Queue) -> Result<(Vec<QueueOp>, T), ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let (out, rx) = {
+            let mut st = self.lock();
+            let (ops, out) = f(get_queue(&mut st, key)?)?;
+            (out, st.submit(ops, true)?)
+        };
+        durable(rx).await?;
+        Ok(out)
+    }
+
     /// Checks a RedrivePolicy's target: it exists, and is FIFO iff the
     /// source is.
     fn check_redrive(
@@ -761,20 +826,7 @@ impl Sqs {
 
     pub(super) fn list_queues(&self, scope: &Scope, o: &Obj) -> Result<Value, ServiceError> {
         let prefix = opt_str(o, "QueueNamePrefix")?.unwrap_or("");
-        let max = opt_int(o, "MaxResults")?;
-        if let Some(m) = max
-            && !(1..=1000).contains(&m)
-        {
-            return Err(invalid_value(
-                "MaxResults",
-                &m.to_string(),
-                "MaxResults must be an integer between 1 and 1000.",
-            ));
-        }
-        let after = match opt_str(o, "NextToken")? {
-            Some(t) => Some(decode_token(t)?),
-            None => None,
-        };
+        let (max, after) = page_request(o)?;
         let st = self.lock();
         let mut names: Vec<(&str, &str)> = st
             .queues
@@ -788,26 +840,13 @@ impl Sqs {
             .map(|q| (q.meta.account.as_str(), q.meta.name.as_str()))
             .collect();
         names.sort_unstable();
-        let limit = max.map_or(1000, |m| m as usize);
-        let more = names.len() > limit;
-        names.truncate(limit);
+        let next_token = page(&mut names, max);
         let mut out = Map::new();
         if !names.is_empty() {
-            out.insert(
-                "QueueUrls".into(),
-                Value::Array(
-                    names
-                        .iter()
-                        .map(|(a, n)| Value::String(st.url_of(a, n)))
-                        .collect(),
-                ),
-            );
+            out.insert("QueueUrls".into(), st.urls_of(&names));
         }
-        if more
-            && max.is_some()
-            && let Some((_, last)) = names.last()
-        {
-            out.insert("NextToken".into(), Value::String(encode_token(last)));
+        if let Some(t) = next_token {
+            out.insert("NextToken".into(), Value::String(t));
         }
         Ok(Value::Object(out))
     }
@@ -859,20 +898,16 @@ impl Sqs {
         if tags.is_empty() {
             return Err(missing_parameter("Tags"));
         }
-        let rx = {
-            let mut st = self.lock();
-            let q = get_queue(&mut st, &key)?;
+        self.change_queue(&key, |q| {
             for (k, v) in tags {
                 q.meta.tags.insert(k, v);
             }
             if q.meta.tags.len() > 50 {
                 return Err(invalid_parameter("Too many tags added for queue."));
             }
-            let op = put_queue_op(q)?;
-            st.submit(vec![op], true)?
-        };
-        durable(rx).await?;
-        Ok(json!({}))
+            Ok((vec![put_queue_op(q)?], json!({})))
+        })
+        .await
     }
 
     pub(super) async fn untag_queue(&self, scope: &Scope, o: &Obj) -> Result<Value, ServiceError> {
@@ -881,17 +916,13 @@ impl Sqs {
         if keys.is_empty() {
             return Err(missing_parameter("TagKeys"));
         }
-        let rx = {
-            let mut st = self.lock();
-            let q = get_queue(&mut st, &key)?;
+        self.change_queue(&key, |q| {
             for k in &keys {
                 q.meta.tags.remove(k);
             }
-            let op = put_queue_op(q)?;
-            st.submit(vec![op], true)?
-        };
-        durable(rx).await?;
-        Ok(json!({}))
+            Ok((vec![put_queue_op(q)?], json!({})))
+        })
+        .await
     }
 
     pub(super) fn list_queue_tags(&self, scope: &Scope, o: &Obj) -> Result<Value, ServiceError> {
@@ -910,20 +941,7 @@ impl Sqs {
         o: &Obj,
     ) -> Result<Value, ServiceError> {
         let key = resolve(scope, queue_url_of(o)?)?;
-        let max = opt_int(o, "MaxResults")?;
-        if let Some(m) = max
-            && !(1..=1000).contains(&m)
-        {
-            return Err(invalid_value(
-                "MaxResults",
-                &m.to_string(),
-                "MaxResults must be an integer between 1 and 1000.",
-            ));
-        }
-        let after = match opt_str(o, "NextToken")? {
-            Some(t) => Some(decode_token(t)?),
-            None => None,
-        };
+        let (max, after) = page_request(o)?;
         let st = self.lock();
         let target = st.queues.get(&key).ok_or_else(queue_does_not_exist)?;
         let mut sources: Vec<(&str, &str)> = st
@@ -939,24 +957,11 @@ impl Sqs {
             .map(|q| (q.meta.account.as_str(), q.meta.name.as_str()))
             .collect();
         sources.sort_unstable_by(|a, b| a.1.cmp(b.1));
-        let limit = max.map_or(1000, |m| m as usize);
-        let more = sources.len() > limit;
-        sources.truncate(limit);
+        let next_token = page(&mut sources, max);
         let mut out = Map::new();
-        out.insert(
-            "queueUrls".into(),
-            Value::Array(
-                sources
-                    .iter()
-                    .map(|(a, n)| Value::String(st.url_of(a, n)))
-                    .collect(),
-            ),
-        );
-        if more
-            && max.is_some()
-            && let Some((_, last)) = sources.last()
-        {
-            out.insert("NextToken".into(), Value::String(encode_token(last)));
+        out.insert("queueUrls".into(), st.urls_of(&sources));
+        if let Some(t) = next_token {
+            out.insert("NextToken".into(), Value::String(t));
         }
         Ok(Value::Object(out))
     }
@@ -1052,26 +1057,18 @@ impl Sqs {
                 "Must be between 1 and 10, if provided.",
             ));
         }
-        let visibility_s = opt_int(o, "VisibilityTimeout")?;
-        if let Some(v) = visibility_s
-            && !(0..=MAX_VISIBILITY_S).contains(&v)
-        {
-            return Err(invalid_value(
-                "VisibilityTimeout",
-                &v.to_string(),
-                "Must be >= 0 and <= 43200, if provided.",
-            ));
-        }
-        let wait_s = opt_int(o, "WaitTimeSeconds")?;
-        if let Some(w) = wait_s
-            && !(0..=20).contains(&w)
-        {
-            return Err(invalid_value(
-                "WaitTimeSeconds",
-                &w.to_string(),
-                "Must be >= 0 and <= 20, if provided.",
-            ));
-        }
+        let visibility_s = opt_int_in(
+            o,
+            "VisibilityTimeout",
+            0..=MAX_VISIBILITY_S,
+            "Must be >= 0 and <= 43200, if provided.",
+        )?;
+        let wait_s = opt_int_in(
+            o,
+            "WaitTimeSeconds",
+            0..=20,
+            "Must be >= 0 and <= 20, if provided.",
+        )?;
         let mut wanted = opt_str_list(o, "AttributeNames")?;
         wanted.extend(opt_str_list(o, "MessageSystemAttributeNames")?);
         let all = wanted.iter().any(|n| n == "All");
@@ -1140,14 +1137,11 @@ impl Sqs {
         let key = resolve(scope, queue_url_of(o)?)?;
         let handle = req_str(o, "ReceiptHandle")?;
         let receipt = parse_receipt(handle)?;
-        let rx = {
-            let mut st = self.lock();
-            let q = get_queue(&mut st, &key)?;
+        self.change_queue(&key, |q| {
             let op = delete_one(q, &receipt, handle)?;
-            st.submit(op.into_iter().collect(), true)?
-        };
-        durable(rx).await?;
-        Ok(json!({}))
+            Ok((op.into_iter().collect(), json!({})))
+        })
+        .await
     }
 
     pub(super) async fn delete_message_batch(
@@ -1157,29 +1151,14 @@ impl Sqs {
     ) -> Result<Value, ServiceError> {
         let key = resolve(scope, queue_url_of(o)?)?;
         let entries = batch_entries(o, "DeleteMessageBatchRequestEntry")?;
-        let (successful, failed, rx) = {
-            let mut st = self.lock();
-            let q = get_queue(&mut st, &key)?;
-            let mut ops = Vec::new();
-            let mut successful = Vec::new();
-            let mut failed = Vec::new();
-            for (id, e) in entries {
-                let r = req_str(e, "ReceiptHandle").and_then(|h| {
-                    let receipt = parse_receipt(h)?;
-                    delete_one(q, &receipt, h)
-                });
-                match r {
-                    Ok(op) => {
-                        ops.extend(op);
-                        successful.push(json!({ "Id": id }));
-                    }
-                    Err(e) => failed.push(failed_entry(id, &e)),
-                }
-            }
-            (successful, failed, st.submit(ops, true)?)
-        };
-        durable(rx).await?;
-        Ok(json!({ "Successful": successful, "Failed": failed }))
+        self.change_queue(&key, |q| {
+            Ok(batch(entries, |e| {
+                let h = req_str(e, "ReceiptHandle")?;
+                let receipt = parse_receipt(h)?;
+                delete_one(q, &receipt, h)
+            }))
+        })
+        .await
     }
 
     pub(super) async fn change_message_visibility(
@@ -1192,14 +1171,11 @@ impl Sqs {
         let timeout = opt_int(o, "VisibilityTimeout")?
             .ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
         let receipt = parse_receipt(handle)?;
-        let rx = {
-            let mut st = self.lock();
-            let q = get_queue(&mut st, &key)?;
+        self.change_queue(&key, |q| {
             let op = change_one(q, &receipt, handle, timeout, now_ms())?;
-            st.submit(vec![op], true)?
-        };
-        durable(rx).await?;
-        Ok(json!({}))
+            Ok((vec![op], json!({})))
+        })
+        .await
     }
 
     pub(super) async fn change_message_visibility_batch(
@@ -1210,31 +1186,16 @@ impl Sqs {
         let key = resolve(scope, queue_url_of(o)?)?;
         let entries = batch_entries(o, "ChangeMessageVisibilityBatchRequestEntry")?;
         let now = now_ms();
-        let (successful, failed, rx) = {
-            let mut st = self.lock();
-            let q = get_queue(&mut st, &key)?;
-            let mut ops = Vec::new();
-            let mut successful = Vec::new();
-            let mut failed = Vec::new();
-            for (id, e) in entries {
-                let r = req_str(e, "ReceiptHandle").and_then(|h| {
-                    let timeout = opt_int(e, "VisibilityTimeout")?
-                        .ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
-                    let receipt = parse_receipt(h)?;
-                    change_one(q, &receipt, h, timeout, now)
-                });
-                match r {
-                    Ok(op) => {
-                        ops.push(op);
-                        successful.push(json!({ "Id": id }));
-                    }
-                    Err(e) => failed.push(failed_entry(id, &e)),
-                }
-            }
-            (successful, failed, st.submit(ops, true)?)
-        };
-        durable(rx).await?;
-        Ok(json!({ "Successful": successful, "Failed": failed }))
+        self.change_queue(&key, |q| {
+            Ok(batch(entries, |e| {
+                let h = req_str(e, "ReceiptHandle")?;
+                let timeout = opt_int(e, "VisibilityTimeout")?
+                    .ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
+                let receipt = parse_receipt(h)?;
+                change_one(q, &receipt, h, timeout, now).map(Some)
+            }))
+        })
+        .await
     }
 }
 
@@ -1321,6 +1282,36 @@ fn change_one(
         receive_count: m.receive_count,
         first_receive_ms: m.first_receive_ms,
     })
+}
+
+/// A list request's `MaxResults` (1 to 1000) and the queue name its
+/// `NextToken` continues after.
+fn page_request(o: &Obj) -> Result<(Option<i64>, Option<String>), ServiceError> {
+    let max = opt_int_in(
+        o,
+        "MaxResults",
+        1..=1000,
+        "MaxResults must be an integer between 1 and 1000.",
+    )?;
+    let after = match opt_str(o, "NextToken")? {
+        Some(t) => Some(decode_token(t)?),
+        None => None,
+    };
+    Ok((max, after))
+}
+
+/// Cuts the sorted `(account, name)` list to one page of at most `max`
+/// (1000 when not given); the `NextToken` when `max` was given and more
+/// remain.
+fn page(names: &mut Vec<(&str, &str)>, max: Option<i64>) -> Option<String> {
+    let limit = max.map_or(1000, |m| m as usize);
+    let more = names.len() > limit;
+    names.truncate(limit);
+    if more && max.is_some() {
+        names.last().map(|(_, last)| encode_token(last))
+    } else {
+        None
+    }
 }
 
 fn encode_token(last: &str) -> String {

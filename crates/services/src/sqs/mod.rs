@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use baton_storage::{QueueOp, Store};
 use serde_json::Value;
@@ -78,11 +78,7 @@ pub struct SqsStats {
 }
 
 /// Now, in epoch milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use baton_engine::runtime::wall_clock_ms as now_ms;
 
 pub(crate) fn queue_key(region: &str, account: &str, name: &str) -> String {
     format!("{region}/{account}/{name}")

@@ -417,14 +417,13 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
 }
 
 fn insert_tags(tx: &Transaction<'_>, arn: &str, tags: &[Tag]) -> Result<()> {
-    let mut st = tx.prepare_cached(
+    execute_each(
+        tx,
         "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3)
          ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
-    )?;
-    for t in tags {
-        st.execute(params![arn, t.key, t.value])?;
-    }
-    Ok(())
+        tags,
+        |t| Ok((arn, &t.key, &t.value)),
+    )
 }
 
 fn insert_revision(
@@ -508,6 +507,22 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
                 ));
             };
             let revision = sql_int(e.revision, "revision")?;
+            // Both statements take these parameters.
+            let update = params![
+                id,
+                revision,
+                e.stop_ms,
+                e.output,
+                e.error,
+                e.cause,
+                e.trace_header,
+                e.redrive_count,
+                e.redrive_ms,
+                e.state,
+                version,
+                read_version,
+                e.status,
+            ];
             // The hot path: the status is unchanged, so no index is touched.
             let changed = tx
                 .prepare_cached(
@@ -516,21 +531,7 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
                          state = ?10, version = ?11
                      WHERE id = ?1 AND version = ?12 AND status = ?13",
                 )?
-                .execute(params![
-                    id,
-                    revision,
-                    e.stop_ms,
-                    e.output,
-                    e.error,
-                    e.cause,
-                    e.trace_header,
-                    e.redrive_count,
-                    e.redrive_ms,
-                    e.state,
-                    version,
-                    read_version,
-                    e.status,
-                ])?;
+                .execute(update)?;
             let changed = if changed == 1 {
                 changed
             } else {
@@ -540,21 +541,7 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
                          state = ?10, version = ?11, status = ?13
                      WHERE id = ?1 AND version = ?12",
                 )?
-                .execute(params![
-                    id,
-                    revision,
-                    e.stop_ms,
-                    e.output,
-                    e.error,
-                    e.cause,
-                    e.trace_header,
-                    e.redrive_count,
-                    e.redrive_ms,
-                    e.state,
-                    version,
-                    read_version,
-                    e.status,
-                ])?
+                .execute(update)?
             };
             if changed != 1 {
                 let stored: Option<i64> = tx
@@ -573,60 +560,75 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &TransitionWrite) -> Result<()> {
             id
         }
     };
-    if !t.events.is_empty() {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO history_events
-                 (execution_id, id, previous_event_id, timestamp_ms, event_type, details)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for ev in &t.events {
-            st.execute(params![
+    execute_each(
+        tx,
+        "INSERT INTO history_events
+             (execution_id, id, previous_event_id, timestamp_ms, event_type, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &t.events,
+        |ev| {
+            Ok((
                 exec_id,
                 sql_int(ev.id, "event id")?,
                 sql_int(ev.previous_event_id, "previous event id")?,
                 ev.timestamp_ms,
-                ev.event_type,
-                ev.details
-            ])?;
-        }
-    }
-    if !t.timers_removed.is_empty() {
-        let mut st =
-            tx.prepare_cached("DELETE FROM timers WHERE execution_id = ?1 AND timer_id = ?2")?;
-        for timer in &t.timers_removed {
-            st.execute(params![exec_id, sql_int(*timer, "timer id")?])?;
-        }
-    }
-    if !t.timers_added.is_empty() {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO timers (execution_id, timer_id, due_ms) VALUES (?1, ?2, ?3)",
-        )?;
-        for timer in &t.timers_added {
-            st.execute(params![
+                &ev.event_type,
+                &ev.details,
+            ))
+        },
+    )?;
+    execute_each(
+        tx,
+        "DELETE FROM timers WHERE execution_id = ?1 AND timer_id = ?2",
+        &t.timers_removed,
+        |timer| Ok((exec_id, sql_int(*timer, "timer id")?)),
+    )?;
+    execute_each(
+        tx,
+        "INSERT INTO timers (execution_id, timer_id, due_ms) VALUES (?1, ?2, ?3)",
+        &t.timers_added,
+        |timer| {
+            Ok((
                 sql_int(timer.execution_id, "execution id")?,
                 sql_int(timer.timer_id, "timer id")?,
-                timer.due_ms
-            ])?;
-        }
-    }
-    if !t.outbox_removed.is_empty() {
-        let mut st =
-            tx.prepare_cached("DELETE FROM outbox WHERE execution_id = ?1 AND seq = ?2")?;
-        for seq in &t.outbox_removed {
-            st.execute(params![exec_id, sql_int(*seq, "outbox seq")?])?;
-        }
-    }
-    if !t.outbox_added.is_empty() {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO outbox (execution_id, seq, command) VALUES (?1, ?2, ?3)",
-        )?;
-        for o in &t.outbox_added {
-            st.execute(params![
+                timer.due_ms,
+            ))
+        },
+    )?;
+    execute_each(
+        tx,
+        "DELETE FROM outbox WHERE execution_id = ?1 AND seq = ?2",
+        &t.outbox_removed,
+        |seq| Ok((exec_id, sql_int(*seq, "outbox seq")?)),
+    )?;
+    execute_each(
+        tx,
+        "INSERT INTO outbox (execution_id, seq, command) VALUES (?1, ?2, ?3)",
+        &t.outbox_added,
+        |o| {
+            Ok((
                 sql_int(o.execution_id, "execution id")?,
                 sql_int(o.seq, "outbox seq")?,
-                o.command
-            ])?;
-        }
+                &o.command,
+            ))
+        },
+    )
+}
+
+/// Runs the statement `sql` once for each of `items`, with the parameters
+/// `params_of` gives it; prepares it only when there are items.
+fn execute_each<'a, T, P: rusqlite::Params>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    items: &'a [T],
+    mut params_of: impl FnMut(&'a T) -> Result<P>,
+) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut st = tx.prepare_cached(sql)?;
+    for item in items {
+        st.execute(params_of(item)?)?;
     }
     Ok(())
 }
