@@ -188,7 +188,7 @@ def test_invoke_request_response_event_and_dry_run(server, lam, node_app, tmp_pa
 def test_invoke_errors_are_lambdas(server, lam, node_app):
     with pytest.raises(lam.exceptions.ResourceNotFoundException) as e:
         lam.invoke(FunctionName="nope", Payload=b"{}")
-    assert e.value.response["Error"]["Message"] == f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT}:function:nope"
+    assert e.value.response["Error"]["Message"] == f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT}:function:nope:$LATEST"
     name = unique("echo")
     put_function(server, name, node_app, "handler.echo")
     with pytest.raises(lam.exceptions.InvalidRequestContentException):

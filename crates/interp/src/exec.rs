@@ -2670,7 +2670,13 @@ fn output_cannot_fail(state: &State) -> bool {
 }
 
 /// Whether a retrier's or catcher's `ErrorEquals` matches `err`.
+/// `States.Runtime` is never retried or caught: AWS fails the execution
+/// even under an explicit `States.Runtime` catcher (recorded:
+/// `test_catch_states_runtime`).
 pub fn matches_error(error_equals: &[String], err: &StatesError, heartbeat: bool) -> bool {
+    if err.error == names::RUNTIME {
+        return false;
+    }
     error_equals.iter().any(|name| match name.as_str() {
         names::ALL => err.error != names::RUNTIME,
         names::TASK_FAILED => {

@@ -323,7 +323,11 @@ async fn lambda_invoke(
     let mut out = Map::new();
     out.insert("ExecutedVersion".into(), json!(inv.executed_version));
     if let Some(log) = &inv.log_tail {
-        out.insert("LogResult".into(), json!(log));
+        use base64::Engine as _;
+        out.insert(
+            "LogResult".into(),
+            json!(base64::engine::general_purpose::STANDARD.encode(log)),
+        );
     }
     out.insert("Payload".into(), parse_payload(&inv.payload));
     let headers = [

@@ -437,7 +437,9 @@ pub fn run_mode(root: &Path, options: &Options, mode: Mode) -> anyhow::Result<Re
         Mode::Driver => None,
         Mode::Http => Some(http::server::Server::start(http::server::TIME_SCALE)?),
     };
-    let http_ctx = server.as_ref().map(|s| http::Http::new(s.addr));
+    let http_ctx = server
+        .as_ref()
+        .map(|s| http::Http::new(s.addr, s.dir().join("fixtures")));
     let exec = match &http_ctx {
         Some(h) => Exec::Http(h),
         None => Exec::Driver,
@@ -701,6 +703,28 @@ fn run_entry(
             text = pyjson::dumps(&v);
         }
     }
+    // HTTP mode: the functions the test created, named now (their ARNs go
+    // into the template's Resource placeholders); created after the checks
+    // below.
+    let mut resource_plan: Option<http::resources::Plan> = None;
+    if let Exec::Http(h) = ctx.exec {
+        let histories: Vec<&[Value]> = keys
+            .iter()
+            .filter_map(|k| recorded.get(*k))
+            .filter_map(|h| h.get("events").and_then(Value::as_array))
+            .map(Vec::as_slice)
+            .collect();
+        // The other template of the test: the state machine it created for
+        // its execution to start.
+        let child = other_template(root, test, &template_path);
+        match http::resources::plan(h, &text, &histories, child) {
+            Ok((t, plan)) => {
+                text = t;
+                resource_plan = Some(plan);
+            }
+            Err(reason) => return Verdict::Skip(reason),
+        }
+    }
     if let Some(p) = classify::find_placeholder(&text) {
         return Verdict::Skip(format!("needs substitution {p}"));
     }
@@ -745,8 +769,11 @@ fn run_entry(
             }
             Err(service) => return Verdict::Skip(format!("needs {service} integration")),
         };
+        let has_child = resource_plan
+            .as_ref()
+            .is_some_and(http::resources::Plan::has_child);
         if let Exec::Http(_) = ctx.exec
-            && let Some(a) = answers.iter().find(|a| a.service != "activity")
+            && let Some(a) = answers.iter().find(|a| !http_replayable(a, has_child))
         {
             return Verdict::Skip(match a.service.as_str() {
                 // Built in the engine, but the tests' child machines and
@@ -755,6 +782,10 @@ fn run_entry(
                     "needs {} resources set up (child state machines, activities)",
                     a.service
                 ),
+                "lambda" => {
+                    "needs a fixture function that calls back (lambda:invoke.waitForTaskToken)"
+                        .to_string()
+                }
                 other => format!("needs {other} integration"),
             });
         }
@@ -795,6 +826,7 @@ fn run_entry(
         .filter(|r| !r.starts_with("arn:"))
         .unwrap_or("snf_role_arn")
         .to_string();
+    let mut extras_from_resources = Vec::new();
     let (mut ours_raw, exec_names, machine_name) = match ctx.exec {
         Exec::Driver => {
             let (raw, names) =
@@ -808,8 +840,12 @@ fn run_entry(
             plans,
             describe_key,
             activity.as_ref().map(|a| a.0.as_str()),
+            resource_plan.as_ref(),
         ) {
-            Ok(x) => x,
+            Ok((raw, names, machine, resource_extras)) => {
+                extras_from_resources = resource_extras;
+                (raw, names, machine)
+            }
             Err(v) => return v,
         },
     };
@@ -824,7 +860,9 @@ fn run_entry(
             observed.insert(k.clone(), v);
         }
     }
-    let (mut extras, mut late_extras) = (Vec::new(), Vec::new());
+    // The test's resource transformers come first (it registered them
+    // before its other transformers and before the execution).
+    let (mut extras, mut late_extras) = (extras_from_resources, Vec::new());
     if let Some((arn, name)) = &activity {
         extras.push(normalise::Extra::Literal {
             from: arn.clone(),
@@ -977,8 +1015,58 @@ fn driver_executions(
     (ours_raw, exec_names)
 }
 
-/// Raw responses by match key, execution names, state machine name.
-type HttpRun = (HashMap<String, Value>, Vec<String>, String);
+/// Raw responses by match key, execution names, state machine name, the
+/// transformers of the resources created.
+type HttpRun = (
+    HashMap<String, Value>,
+    Vec<String>,
+    String,
+    Vec<normalise::Extra>,
+);
+
+/// Whether the HTTP mode can replay a recorded task: activities (answered
+/// by the runner's worker), SQS and SNS (Baton's services; a
+/// `.waitForTaskToken` one answered by the runner's consumer) and Lambda
+/// (a fixture function answering from the recording; not one that must
+/// call back itself).
+fn http_replayable(a: &tasks::Recorded, has_child: bool) -> bool {
+    let wait = a
+        .resource
+        .as_deref()
+        .is_some_and(|r| r.ends_with(".waitForTaskToken"));
+    match a.service.as_str() {
+        "activity" | "sqs" | "sns" => true,
+        "lambda" => !wait,
+        // The engine's own integrations, once the started machine exists.
+        "states" | "sfn" => has_child && !wait,
+        _ => false,
+    }
+}
+
+/// The entry's other template (strict JSON), when the test lists exactly
+/// two and one is the entry's: the state machine the test created first.
+fn other_template(root: &Path, test: &IndexTest, chosen: &Path) -> Option<String> {
+    let paths: Vec<PathBuf> = test
+        .templates
+        .iter()
+        .filter(|t| t.ends_with(".json5"))
+        .map(|t| {
+            let rel = t.strip_prefix(PREFIX).unwrap_or(t);
+            let rel = rel.strip_suffix(".json5").unwrap_or(rel);
+            root.join("json").join(format!("{rel}.json"))
+        })
+        .collect();
+    if paths.len() != 2 || !paths.iter().any(|p| p == chosen) {
+        return None;
+    }
+    let other = paths.iter().find(|p| *p != chosen)?;
+    let text = std::fs::read_to_string(other).ok()?;
+    let value: Value = serde_json::from_str(&text).ok()?;
+    if classify::find_placeholder(&text).is_some() {
+        return None;
+    }
+    Some(pyjson::dumps(&value))
+}
 
 /// Runs the planned executions through Baton's HTTP API: creates the state
 /// machine, starts each execution (with its activity worker when the
@@ -992,8 +1080,27 @@ fn http_executions(
     plans: Vec<(Option<String>, Input, Vec<tasks::Recorded>)>,
     describe_key: Option<&str>,
     activity_arn: Option<&str>,
+    resource_plan: Option<&http::resources::Plan>,
 ) -> Result<HttpRun, Verdict> {
     let mut client = h.client();
+    // The test's resources, created before its state machine.
+    let mut plans = plans;
+    let resources = match resource_plan {
+        Some(p) => {
+            let texts: Vec<String> = plans.iter().map(|(_, i, _)| i.text.clone()).collect();
+            let (texts, res) = p
+                .create(h, &texts)
+                .map_err(|e| Verdict::Fail(format!("runner: setting up resources: {e}")))?;
+            for ((_, input, _), text) in plans.iter_mut().zip(texts) {
+                if text != input.text {
+                    input.value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    input.text = text;
+                }
+            }
+            Some(res)
+        }
+        None => None,
+    };
     let machine = format!("BatonConformance{:05}", h.next());
     let created = http::call(
         &mut client,
@@ -1021,7 +1128,7 @@ fn http_executions(
         .to_string();
     let mut ours_raw = HashMap::new();
     let mut exec_names = Vec::new();
-    for (i, (key, input, _answers)) in plans.into_iter().enumerate() {
+    for (i, (key, input, answers)) in plans.into_iter().enumerate() {
         let exec_name = format!(
             "{:08x}-0000-4000-8000-{:012x}",
             0xba70_0000u32 + i as u32,
@@ -1038,6 +1145,11 @@ fn http_executions(
                 .map_err(|e| Verdict::Fail(format!("runner: {e}")))?,
             None => None,
         };
+        let responder = resources.as_ref().and_then(|r| {
+            r.callback_queue.as_ref().and_then(|q| {
+                http::responders::Responder::start(h, q.clone(), r.via_topic, answers.clone())
+            })
+        });
         let started = http::call(
             &mut client,
             "StartExecution",
@@ -1058,8 +1170,11 @@ fn http_executions(
             .to_string();
         let described = http::await_end(&mut client, &exec_arn);
         let worker_result = worker.map_or(Ok(()), http::ActivityWorker::finish);
+        let responder_result =
+            responder.map_or(Ok(Vec::new()), http::responders::Responder::finish);
         let described = described.map_err(|e| Verdict::Fail(format!("runner: {e}")))?;
         worker_result.map_err(|e| Verdict::Fail(format!("runner: activity worker: {e}")))?;
+        responder_result.map_err(|e| Verdict::Fail(format!("runner: callback consumer: {e}")))?;
         if i == 0
             && let Some(k) = describe_key
         {
@@ -1082,7 +1197,12 @@ fn http_executions(
         }
         exec_names.push(exec_name);
     }
-    Ok((ours_raw, exec_names, machine))
+    Ok((
+        ours_raw,
+        exec_names,
+        machine,
+        resources.map(|r| r.extras).unwrap_or_default(),
+    ))
 }
 
 /// What execution `i`'s name becomes in the recording.

@@ -17,6 +17,11 @@ pub struct Recorded {
     pub state_name: Option<String>,
     pub parameters: Option<Value>,
     pub answer: TaskAnswer,
+    /// The recorded `resource` (`invoke`, `sendMessage.waitForTaskToken`, a
+    /// function ARN, ...).
+    pub resource: Option<String>,
+    /// An `aws-sdk:*` task.
+    pub sdk: bool,
     used: bool,
 }
 
@@ -129,6 +134,11 @@ pub fn derive(events: &[Value]) -> Result<Vec<Recorded>, String> {
         .into_iter()
         .map(|p| Recorded {
             service: service_of(p.resource_type.as_deref(), p.kind),
+            sdk: p
+                .resource_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("aws-sdk:")),
+            resource: p.resource,
             state_name: p.state_name,
             parameters: p.parameters,
             // No recorded outcome: the execution ended first (aborted,

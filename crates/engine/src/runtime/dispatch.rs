@@ -405,7 +405,7 @@ async fn sdk_sfn(engine: Engine, action: String, task: TaskInvocation, reporter:
                     None,
                 )
                 .await
-                .map(|st| json!({"ExecutionArn": st.execution_arn, "StartDate": st.start_ms}))
+                .map(|st| json!({"ExecutionArn": st.execution_arn, "StartDate": sdk_date(st.start_ms)}))
         }
         "describeExecution" => engine
             .describe_execution(&s("ExecutionArn").unwrap_or_default())
@@ -416,9 +416,9 @@ async fn sdk_sfn(engine: Engine, action: String, task: TaskInvocation, reporter:
                 m.insert("StateMachineArn".into(), json!(r.state_machine_arn));
                 m.insert("Name".into(), json!(r.name));
                 m.insert("Status".into(), json!(r.status));
-                m.insert("StartDate".into(), json!(r.start_ms));
+                m.insert("StartDate".into(), sdk_date(r.start_ms));
                 if let Some(s) = r.stop_ms {
-                    m.insert("StopDate".into(), json!(s));
+                    m.insert("StopDate".into(), sdk_date(s));
                 }
                 m.insert("Input".into(), json!(r.input));
                 if let Some(o) = r.output {
@@ -433,7 +433,7 @@ async fn sdk_sfn(engine: Engine, action: String, task: TaskInvocation, reporter:
                 s("Cause"),
             )
             .await
-            .map(|stop| json!({"StopDate": stop})),
+            .map(|stop| json!({"StopDate": sdk_date(stop)})),
         other => {
             reporter.failed(
                 Some("States.Runtime".into()),
@@ -473,6 +473,12 @@ async fn sdk_sfn(engine: Engine, action: String, task: TaskInvocation, reporter:
             );
         }
     }
+}
+
+/// A timestamp in an `aws-sdk:*` result: the SDK's ISO-8601 text (the
+/// optimized integrations keep epoch milliseconds, as AWS records them).
+fn sdk_date(ms: i64) -> Value {
+    Value::String(baton_asl::time::format_millis(ms))
 }
 
 /// FNV-1a, for deterministic ids.

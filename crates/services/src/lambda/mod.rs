@@ -668,7 +668,9 @@ impl Lambda {
         log_tail: bool,
         wait_for_worker: bool,
     ) -> Result<Invocation, ServiceError> {
-        let f = self.function(r)?;
+        let f = self
+            .load_function(&r.key())?
+            .ok_or_else(|| r.invoke_not_found())?;
         let payload = check_payload(payload, invocation_type)?;
         match invocation_type {
             InvocationType::DryRun => Ok(Invocation {

@@ -171,6 +171,16 @@ impl FunctionRef {
     pub fn not_found(&self) -> ServiceError {
         not_found(format!("Function not found: {}", self.arn()))
     }
+
+    /// Invoke's not-found error names the version it looked for
+    /// (`...:function:f:$LATEST` when none was given), as AWS's does.
+    pub fn invoke_not_found(&self) -> ServiceError {
+        let arn = match &self.qualifier {
+            Some(_) => self.arn(),
+            None => format!("{}:$LATEST", self.arn()),
+        };
+        not_found(format!("Function not found: {arn}"))
+    }
 }
 
 fn valid_function_name(s: &str) -> bool {

@@ -299,7 +299,8 @@ async fn node_handlers_run_warm_with_lambdas_context_and_errors() {
     );
     assert_eq!(
         e.message,
-        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing"
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing:$LATEST",
+        "Invoke names the version it looked for, as AWS's Invoke does"
     );
     let dry = h
         .lambda

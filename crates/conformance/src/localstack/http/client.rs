@@ -80,29 +80,104 @@ impl Client {
     }
 
     fn try_call(&mut self, action: &str, body: &str) -> Result<Reply, String> {
+        let target = format!("AWSStepFunctions.{action}");
+        let raw = self.try_request(
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("X-Amz-Target", &target),
+            ],
+            body.as_bytes(),
+        )?;
+        Ok(raw.json())
+    }
+
+    /// One request with any method, path, headers and body (a kept-alive
+    /// connection closed by the server is retried once on a fresh one).
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<RawReply, String> {
+        match self.try_request(method, path, headers, body) {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                self.conn = None;
+                self.try_request(method, path, headers, body)
+            }
+        }
+    }
+
+    /// Sets how long a reply may take (long polls need more than the default).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+        self.conn = None;
+    }
+
+    fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<RawReply, String> {
         let addr = self.addr;
         let conn = self.connect()?;
-        let req = format!(
-            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        for (k, v) in headers {
+            req.push_str(k);
+            req.push_str(": ");
+            req.push_str(v);
+            req.push_str("\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
         conn.get_mut()
-            .write_all(req.as_bytes())
+            .write_all(&bytes)
             .map_err(|e| format!("write: {e}"))?;
         let result = read_response(conn);
         if result.is_err() {
             self.conn = None;
         }
-        let (status, close, bytes) = result?;
+        let (status, close, body) = result?;
         if close {
             self.conn = None;
         }
-        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(RawReply { status, body })
+    }
+}
+
+/// An answer as bytes.
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub fn json(self) -> Reply {
+        let body = if self.body.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+            serde_json::from_slice(&self.body).unwrap_or(Value::Null)
         };
-        Ok(Reply { status, body })
+        Reply {
+            status: self.status,
+            body,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 

@@ -6,12 +6,19 @@
 //! - [`client`]: a minimal blocking HTTP/1.1 client.
 //! - [`server`]: Baton in process on `127.0.0.1:0`.
 //! - [`api`]: the API-shape tests, replayed from `conformance/api-scripts.json`.
+//! - [`resources`]: the queues, topics, fixture functions and started state
+//!   machines a test created, created again under names the recorded
+//!   placeholders map back to.
+//! - [`responders`]: the callback consumer of `.waitForTaskToken` tests.
 
 pub mod api;
 pub mod client;
+pub mod resources;
+pub mod responders;
 pub mod server;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -31,14 +38,23 @@ const EXECUTION_DEADLINE: Duration = Duration::from_secs(10);
 pub struct Http {
     pub addr: SocketAddr,
     seq: AtomicUsize,
+    fixtures: PathBuf,
 }
 
 impl Http {
-    pub fn new(addr: SocketAddr) -> Http {
+    /// `fixtures`: a folder for the test fixtures (function code) the run
+    /// writes.
+    pub fn new(addr: SocketAddr, fixtures: PathBuf) -> Http {
         Http {
             addr,
             seq: AtomicUsize::new(0),
+            fixtures,
         }
+    }
+
+    /// Where fixture functions' code is written.
+    pub fn fixtures_dir(&self) -> &Path {
+        &self.fixtures
     }
 
     /// A fresh number for unique resource names.

@@ -1,6 +1,8 @@
 //! Baton started in process for the HTTP replay: the real router on
-//! `127.0.0.1:0`, a fresh SQLite store in a temporary folder, and a small
-//! time scale so Wait states and timeouts take little real time.
+//! `127.0.0.1:0`, a fresh SQLite store in a temporary folder, the built-in
+//! services (queues, topics, functions) with their Step Functions
+//! integrations, and a small time scale so Wait states and timeouts take
+//! little real time.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +39,7 @@ impl Server {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let db = dir.join("baton.db");
+        let services_dir = dir.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -71,7 +74,26 @@ impl Server {
                         activity_poll_seconds: 1,
                         ..Default::default()
                     };
-                    let engine = match baton_engine::Engine::start(Arc::new(store), config).await {
+                    let store: Arc<dyn baton_storage::Store> = Arc::new(store);
+                    let services = match baton_services::Services::start(
+                        store.clone(),
+                        baton_services::Config {
+                            lambda: baton_services::lambda::Config::new(services_dir),
+                        },
+                    ) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(format!("services: {e}")));
+                            return;
+                        }
+                    };
+                    let engine = match baton_engine::Engine::start_with(
+                        store,
+                        config,
+                        services.integrations(),
+                    )
+                    .await
+                    {
                         Ok(e) => e,
                         Err(e) => {
                             let _ = ready_tx.send(Err(format!("engine: {e}")));
@@ -92,10 +114,11 @@ impl Server {
                             return;
                         }
                     };
-                    let app = baton_server::router(baton_server::AppState::new(
-                        engine.clone(),
-                        Some(ACCOUNT.to_string()),
-                    ));
+                    services.set_endpoint(&format!("http://{addr}"));
+                    let app = baton_server::router(
+                        baton_server::AppState::new(engine.clone(), Some(ACCOUNT.to_string()))
+                            .with_services(services.clone()),
+                    );
                     let _ = ready_tx.send(Ok(addr));
                     let stopping = Arc::new(tokio::sync::Notify::new());
                     let stopping_signal = stopping.clone();
@@ -113,6 +136,7 @@ impl Server {
                         _ = server => {}
                         () = grace => {}
                     }
+                    services.shutdown().await;
                     engine.shutdown().await;
                 });
                 rt.shutdown_timeout(std::time::Duration::from_secs(2));
@@ -128,6 +152,13 @@ impl Server {
             stop: Some(stop_tx),
             thread: Some(thread),
         })
+    }
+}
+
+impl Server {
+    /// The server's temporary folder (removed with it).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 }
 
