@@ -159,6 +159,7 @@ impl Services {
     /// The URL handlers and queue URLs point at (Baton's own address).
     pub fn set_endpoint(&self, url: &str) {
         self.sqs.set_endpoint(url);
+        self.sns.set_endpoint(url);
         self.lambda.set_endpoint(url);
     }
 

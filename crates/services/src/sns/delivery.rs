@@ -726,7 +726,7 @@ impl Inner {
         }
         match tokio::time::timeout(
             HTTP_TIMEOUT,
-            super::http::post(&self.http, &d.endpoint, &headers, body),
+            super::http::post(&self.http_client(), &d.endpoint, &headers, body),
         )
         .await
         {
@@ -751,6 +751,13 @@ impl Inner {
                 status.to_string(),
                 format!("{} answered {status}", d.endpoint),
             )),
+        }
+    }
+
+    fn http_client(&self) -> super::http::HttpClient {
+        match self.http.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 

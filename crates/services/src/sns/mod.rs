@@ -55,7 +55,8 @@ pub(crate) struct Inner {
     lanes: Lanes,
     permits: Arc<Semaphore>,
     stop: watch::Sender<bool>,
-    http: http::HttpClient,
+    /// The HTTP/S client (replaced by [`Sns::set_extra_ca_file`]).
+    http: RwLock<http::HttpClient>,
     /// FIFO deduplication: `topic arn + dedup id` → (when, message id,
     /// sequence number), for 5 minutes.
     dedup: std::sync::Mutex<std::collections::HashMap<String, (i64, String, String)>>,
@@ -83,7 +84,7 @@ impl Sns {
             lanes: Lanes::default(),
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize)),
             stop,
-            http: http::client(),
+            http: RwLock::new(http::client().map_err(ServiceError::internal)?),
             dedup: std::sync::Mutex::new(Default::default()),
         });
         let resumed = inner.resume()?;
@@ -99,6 +100,18 @@ impl Sns {
         if let Ok(mut e) = self.inner.endpoint.write() {
             *e = url.trim_end_matches('/').to_string();
         }
+    }
+
+    /// Trusts the CA certificates of the PEM file at `path` for HTTPS
+    /// deliveries (besides Mozilla's and the system's roots), in place of
+    /// those `BATON_EXTRA_CA_CERTS` named at start.
+    pub fn set_extra_ca_file(&self, path: &std::path::Path) -> Result<(), ServiceError> {
+        let certs = http::read_ca_file(path).map_err(invalid_parameter)?;
+        let client = http::client_with(&certs).map_err(invalid_parameter)?;
+        if let Ok(mut c) = self.inner.http.write() {
+            *c = client;
+        }
+        Ok(())
     }
 
     /// Stops background work: deliveries in flight get a few seconds to
@@ -756,11 +769,6 @@ impl Inner {
                 if !endpoint.starts_with(&format!("{protocol}://")) {
                     return Err(invalid_parameter(
                         "Invalid parameter: Endpoint must match the specified protocol",
-                    ));
-                }
-                if protocol == "https" {
-                    return Err(invalid_parameter(
-                        "Invalid parameter: Endpoint Reason: HTTPS endpoints are not supported by Baton (this build has no TLS client); subscribe an http:// endpoint",
                     ));
                 }
             }

@@ -428,13 +428,12 @@ async fn subscriptions() {
     let err = e
         .err(
             "Subscribe",
-            json!({"TopicArn": t, "Protocol": "https", "Endpoint": "https://x"}),
+            json!({"TopicArn": t, "Protocol": "https", "Endpoint": "http://x"}),
         )
         .await;
-    assert!(
-        err.message.contains("not supported by Baton"),
-        "{}",
-        err.message
+    assert_eq!(
+        err.message,
+        "Invalid parameter: Endpoint must match the specified protocol"
     );
     let err = e
         .err(
@@ -1074,6 +1073,47 @@ async fn tags() {
     assert_eq!((err.code.as_str(), err.status), ("ResourceNotFound", 404));
 }
 
+/// Reads HTTP/1.1 requests from `sock`, answers each with `status` and
+/// hands over (headers, body).
+async fn answer_requests<S>(
+    mut sock: S,
+    status: u16,
+    tx: tokio::sync::mpsc::UnboundedSender<(String, String)>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_string();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string();
+                let _ = tx.send((head, body));
+                let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.flush().await;
+                buf.clear();
+            }
+        }
+    }
+}
+
 /// A one-shot HTTP server: answers each request with `status` and hands
 /// over (headers, body).
 async fn http_sink(
@@ -1082,47 +1122,15 @@ async fn http_sink(
     String,
     tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
 ) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
+            let Ok((sock, _)) = listener.accept().await else {
                 return;
             };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let head = text[..end].to_string();
-                        let len = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            let body =
-                                String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string();
-                            let _ = tx.send((head, body));
-                            let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
-                            let _ = sock.write_all(resp.as_bytes()).await;
-                            buf.clear();
-                        }
-                    }
-                }
-            });
+            tokio::spawn(answer_requests(sock, status, tx.clone()));
         }
     });
     (format!("http://{addr}/hook"), rx)
@@ -1226,4 +1234,223 @@ async fn http_client_errors_are_not_retried() {
         .unwrap();
     e.settle().await;
     assert!(rx.try_recv().is_err(), "a 404 is final");
+}
+
+/// A test CA (its PEM) and a server certificate for 127.0.0.1 and
+/// localhost that it signed (certificate and key, DER).
+fn test_ca_and_server_cert() -> (
+    String,
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Baton test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    (ca.pem(), cert.der().clone(), key_der)
+}
+
+/// An HTTPS server with `cert`: answers each request with 200 and hands
+/// over (headers, body); counts the TLS handshakes that failed.
+async fn https_sink(
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let failures = failed.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, tx, failures) = (acceptor.clone(), tx.clone(), failures.clone());
+            tokio::spawn(async move {
+                match acceptor.accept(sock).await {
+                    Ok(tls) => answer_requests(tls, 200, tx).await,
+                    Err(_) => {
+                        failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    (format!("https://{addr}/hook"), rx, failed)
+}
+
+#[tokio::test]
+async fn https_subscriptions_confirm_then_deliver() {
+    let e = env().await;
+    let (ca_pem, cert, key) = test_ca_and_server_cert();
+    let ca_file = e.dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    e.sns.set_extra_ca_file(&ca_file).unwrap();
+    let t = e.topic("t").await;
+    let (url, mut rx, failed) = https_sink(cert, key).await;
+    let r = e
+        .ok(
+            "Subscribe",
+            json!({"TopicArn": t, "Protocol": "https", "Endpoint": url}),
+        )
+        .await;
+    assert_eq!(r["SubscriptionArn"], json!("pending confirmation"));
+    let (head, body) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("post /hook http/1.1"), "{head}");
+    assert!(
+        head.contains("x-amz-sns-message-type: subscriptionconfirmation"),
+        "{head}"
+    );
+    assert!(
+        head.contains("user-agent: amazon simple notification service agent"),
+        "{head}"
+    );
+    let conf: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(conf["Type"], json!("SubscriptionConfirmation"));
+    assert!(head.contains(&format!(
+        "x-amz-sns-message-id: {}",
+        conf["MessageId"].as_str().unwrap()
+    )));
+    let token = conf["Token"].as_str().unwrap().to_string();
+    let c = e
+        .ok(
+            "ConfirmSubscription",
+            json!({"TopicArn": t, "Token": token}),
+        )
+        .await;
+    let sub_arn = c["SubscriptionArn"].as_str().unwrap().to_string();
+    e.ok(
+        "Publish",
+        json!({"TopicArn": t, "Message": "over tls", "Subject": "s",
+               "MessageAttributes": {"k": {"DataType": "String", "StringValue": "v"}}}),
+    )
+    .await;
+    let (head, body) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("x-amz-sns-message-type: notification"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!(
+            "x-amz-sns-subscription-arn: {}",
+            sub_arn.to_ascii_lowercase()
+        )),
+        "{head}"
+    );
+    assert!(head.contains(&format!("x-amz-sns-topic-arn: {}", t.to_ascii_lowercase())));
+    assert!(
+        head.contains("content-type: text/plain; charset=utf-8"),
+        "{head}"
+    );
+    let n: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(n["Type"], json!("Notification"));
+    assert_eq!(n["Message"], json!("over tls"));
+    assert_eq!(n["Subject"], json!("s"));
+    assert_eq!(
+        n["MessageAttributes"]["k"],
+        json!({"Type": "String", "Value": "v"})
+    );
+    assert!(head.contains(&format!(
+        "x-amz-sns-message-id: {}",
+        n["MessageId"].as_str().unwrap()
+    )));
+    e.settle().await;
+    assert_eq!(failed.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn https_untrusted_certificates_are_retried_delivery_failures() {
+    let e = env().await;
+    // Baton trusts one CA; the endpoint's certificate comes from another
+    let (trusted_pem, _, _) = test_ca_and_server_cert();
+    let (_, cert, key) = test_ca_and_server_cert();
+    let ca_file = e.dir.join("ca.pem");
+    std::fs::write(&ca_file, trusted_pem).unwrap();
+    e.sns.set_extra_ca_file(&ca_file).unwrap();
+    let t = e.topic("t").await;
+    let (url, mut rx, failed) = https_sink(cert, key).await;
+    let policy =
+        json!({"healthyRetryPolicy": {"numRetries": 2, "minDelayTarget": 1, "maxDelayTarget": 1}});
+    let r = e
+        .ok(
+            "Subscribe",
+            json!({"TopicArn": t, "Protocol": "https", "Endpoint": url,
+                   "ReturnSubscriptionArn": true,
+                   "Attributes": {"DeliveryPolicy": policy.to_string()}}),
+        )
+        .await;
+    let sub_arn = r["SubscriptionArn"].as_str().unwrap().to_string();
+    // the first attempt and both retries reach the server and fail the
+    // handshake; the row records its attempts, then is dropped
+    wait_for(|| failed.load(std::sync::atomic::Ordering::SeqCst) >= 1).await;
+    wait_for(|| {
+        e.store
+            .list_resources(KIND_DELIVERY, "", None, 10)
+            .unwrap()
+            .first()
+            .is_some_and(|r| r.value.contains("\"attempts\":1"))
+    })
+    .await;
+    for _ in 0..3 {
+        if e.pending_rows() == 0 {
+            break;
+        }
+        e.settle().await;
+    }
+    assert_eq!(e.pending_rows(), 0);
+    assert_eq!(failed.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(rx.try_recv().is_err(), "nothing crossed an untrusted TLS");
+    // the service goes on; the subscription is still pending
+    let a = e
+        .ok(
+            "GetSubscriptionAttributes",
+            json!({"SubscriptionArn": sub_arn}),
+        )
+        .await;
+    assert_eq!(a["Attributes"]["PendingConfirmation"], json!("true"));
+    // the failure names the reason (what the delivery log shows)
+    let client = super::http::client_with(&[]).unwrap();
+    match super::http::post(&client, &url, &[], String::new()).await {
+        Err(super::http::PostError::Failed(m)) => {
+            assert!(m.contains("invalid peer certificate"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // a bundle that is not PEM is refused with an AWS-shaped error
+    let bad = e.dir.join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let err = e.sns.set_extra_ca_file(&bad).unwrap_err();
+    assert_eq!(err.code, "InvalidParameter");
 }
