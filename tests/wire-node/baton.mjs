@@ -72,7 +72,7 @@ export async function startBaton() {
 }
 
 /** Creates a Node.js function in Baton from `source` (the handler file). */
-export async function putFunction(baton, name, source, handler = "index.handler", env = {}) {
+export async function putFunction(baton, name, source, handler = "index.handler", env = {}, timeout = 30) {
   const { writeFileSync } = await import("node:fs");
   const dir = mkdtempSync(join(tmpdir(), "baton-fn-"));
   writeFileSync(join(dir, "index.js"), source);
@@ -87,7 +87,7 @@ export async function putFunction(baton, name, source, handler = "index.handler"
       Runtime: "nodejs20.x",
       Handler: handler,
       CodeDirectory: dir,
-      Timeout: 30,
+      Timeout: timeout,
       Environment: { Variables: env },
     }),
   });

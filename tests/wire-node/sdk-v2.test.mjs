@@ -209,3 +209,30 @@ test("v2 callback pattern: sqs:sendMessage.waitForTaskToken answered by a consum
   const submitted = JSON.parse(h.events[4].taskSubmittedEventDetails.output);
   assert.ok(submitted.MessageId && submitted.MD5OfMessageBody && submitted.SdkHttpMetadata);
 });
+
+test("v2 lambda:invoke: a function that times out fails the task as Lambda.Unknown", async () => {
+  const fn = unique("v2-slow");
+  await putFunction(baton, fn, "exports.handler = () => new Promise((r) => setTimeout(r, 5000));", "index.handler", {}, 1);
+  const { stateMachineArn } = await sfn
+    .createStateMachine({
+      name: unique("v2-slow-sm"),
+      roleArn: ROLE,
+      definition: JSON.stringify({
+        StartAt: "Call",
+        States: {
+          Call: {
+            Type: "Task",
+            Resource: "arn:aws:states:::lambda:invoke",
+            Parameters: { FunctionName: fn, Payload: {} },
+            End: true,
+          },
+        },
+      }),
+    })
+    .promise();
+  const { executionArn } = await sfn.startExecution({ stateMachineArn, input: "{}" }).promise();
+  const d = await finished(executionArn);
+  assert.equal(d.status, "FAILED");
+  assert.equal(d.error, "Lambda.Unknown");
+  assert.match(d.cause, /Task timed out after 1\.00 seconds/);
+});

@@ -356,7 +356,18 @@ fn has_qualifier(function: &str) -> bool {
     }
 }
 
-/// A function's own error (`X-Amz-Function-Error`) as the task's failure.
+/// Errors of the Lambda sandbox rather than of the function's code: Step
+/// Functions reports them as `Lambda.Unknown` ("unhandled errors in Lambda
+/// ... include out-of-memory errors and function timeouts").
+const SANDBOX_ERRORS: &[&str] = &[
+    "Sandbox.Timedout",
+    "Runtime.ExitError",
+    "Runtime.OutOfMemory",
+];
+
+/// A function's own error (`X-Amz-Function-Error`) as the task's failure:
+/// its `errorType`, or `Lambda.Unknown` for a timeout, a crash or an error
+/// without a type; the error payload is the cause.
 fn function_failure(inv: &crate::Invocation) -> Option<Failure> {
     inv.function_error.as_ref()?;
     let text = String::from_utf8_lossy(&inv.payload).into_owned();
@@ -367,6 +378,7 @@ fn function_failure(inv: &crate::Invocation) -> Option<Failure> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         })
+        .filter(|t| !SANDBOX_ERRORS.contains(&t.as_str()))
         .unwrap_or_else(|| "Lambda.Unknown".to_string());
     Some(Failure { error, cause: text })
 }
@@ -635,5 +647,12 @@ mod tests {
             function_failure(&inv).expect("a failure").error,
             "Lambda.Unknown"
         );
+        let inv = crate::Invocation {
+            payload: br#"{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: 1 Error: Task timed out after 3.00 seconds"}"#.to_vec(),
+            ..inv
+        };
+        let f = function_failure(&inv).expect("a failure");
+        assert_eq!(f.error, "Lambda.Unknown", "a timeout is Lambda.Unknown");
+        assert!(f.cause.contains("Task timed out after 3.00 seconds"));
     }
 }
