@@ -617,35 +617,16 @@ fn datetimes_to_placeholder(v: &mut Value, ts: &Map<String, Value>) {
 
 /// `datetime.isoformat()` of a UTC botocore timestamp.
 pub fn python_isoformat(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days);
+    let t = baton_asl::time::UtcParts::from_millis(ms);
     let mut s = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     );
-    if millis != 0 {
-        s.push_str(&format!(".{:06}", millis * 1000));
+    if t.milli != 0 {
+        s.push_str(&format!(".{:06}", t.milli * 1000));
     }
     s.push_str("+00:00");
     s
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// `KeyValueBasedTransformer.transform` with a reference replacement, over the
