@@ -347,17 +347,7 @@ impl Lambda {
 
     fn list_functions(&self, scope: &Scope, input: &Value) -> Result<Value, ServiceError> {
         let max = member_u64(input, "MaxItems")?.unwrap_or(50);
-        if !(1..=10_000).contains(&max) {
-            return Err(validation(format!(
-                "1 validation error detected: Value '{max}' at 'maxItems' failed to satisfy \
-                 constraint: Member must have value {}",
-                if max < 1 {
-                    "greater than or equal to 1"
-                } else {
-                    "less than or equal to 10000"
-                }
-            )));
-        }
+        model::check_range(max, 1, 10_000, "maxItems")?;
         let prefix = format!("{}/{}/", scope.account, scope.region);
         let after = match input.get("Marker").and_then(Value::as_str) {
             Some(m) if !m.is_empty() => Some(decode_marker(m, &prefix)?),

@@ -485,29 +485,9 @@ pub(crate) fn parse_put_function(input: &Value) -> Result<PutFunction, ServiceEr
         Some(_) => return Err(invalid("Environment must be an object")),
     }
     let timeout = member_u64(input, "Timeout")?.unwrap_or(DEFAULT_TIMEOUT);
-    if !(1..=900).contains(&timeout) {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy \
-             constraint: Member must have value {}",
-            if timeout < 1 {
-                "greater than or equal to 1"
-            } else {
-                "less than or equal to 900"
-            }
-        )));
-    }
+    check_range(timeout, 1, 900, "timeout")?;
     let memory = member_u64(input, "MemorySize")?.unwrap_or(DEFAULT_MEMORY);
-    if !(128..=10240).contains(&memory) {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{memory}' at 'memorySize' failed to satisfy \
-             constraint: Member must have value {}",
-            if memory < 128 {
-                "greater than or equal to 128"
-            } else {
-                "less than or equal to 10240"
-            }
-        )));
-    }
+    check_range(memory, 128, 10240, "memorySize")?;
     let description = member_str(input, "Description")?.unwrap_or("");
     if description.chars().count() > 256 {
         return Err(validation(
@@ -602,6 +582,22 @@ pub(crate) fn not_found(message: impl Into<String>) -> ServiceError {
 
 pub(crate) fn invalid(message: impl Into<String>) -> ServiceError {
     ServiceError::client("InvalidParameterValueException", message)
+}
+
+/// AWS's validation error for a number outside `lo..=hi`.
+pub(crate) fn check_range(value: u64, lo: u64, hi: u64, member: &str) -> Result<(), ServiceError> {
+    if (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    let bound = if value < lo {
+        format!("greater than or equal to {lo}")
+    } else {
+        format!("less than or equal to {hi}")
+    };
+    Err(validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy \
+         constraint: Member must have value {bound}"
+    )))
 }
 
 pub(crate) fn validation(message: impl Into<String>) -> ServiceError {
